@@ -1,0 +1,328 @@
+//! `Op`: what a task runs.
+//!
+//! An op receives the results of the task's dependencies, in the order the task lists them, and
+//! returns one [`Data`]. There are two families:
+//!
+//! - **Serializable ops** — every built-in op of dusk, and user functions registered by name —
+//!   carry their arguments as serde data. [`Op::to_wire`] turns them into a [`WireOp`] (a kind
+//!   name plus bytes) and the registry of [`OpDecoder`]s, filled at link time with
+//!   [`register_op!`](crate::register_op), turns the bytes back into an op in another process.
+//! - **Closures** ([`FnOp`]) run only in the process that built them. They make the local
+//!   schedulers pleasant to use, and refuse to serialize with an error naming the task.
+//!
+//! Registration happens through `inventory`, so a worker started from the user's binary knows
+//! every op that binary links, and an op kind it does not know is reported by name.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Data;
+use crate::error::{BoxError, GraphError};
+
+/// What a task runs.
+///
+/// ```
+/// use dusk_core::{BoxError, Data, Op};
+///
+/// struct AddOne;
+/// impl Op for AddOne {
+///     fn name(&self) -> &str { "add-one" }
+///     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+///         let x = *inputs[0].downcast_ref::<i64>()?;
+///         Ok(Data::local(x + 1))
+///     }
+/// }
+/// let out = AddOne.run(vec![Data::local(41i64)]).unwrap();
+/// assert_eq!(*out.downcast_ref::<i64>().unwrap(), 42);
+/// ```
+pub trait Op: Send + Sync + 'static {
+    /// A short label for keys, progress and graph pictures (`read-csv`, `sum-chunk`).
+    fn name(&self) -> &str;
+
+    /// Runs the op on its inputs (the dependencies' results, in the task's order).
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError>;
+
+    /// Whether the op is so cheap that copying it into each dependent beats scheduling it as a
+    /// task of its own (constants, field access). Such tasks are candidates for inlining.
+    fn is_cheap(&self) -> bool {
+        false
+    }
+
+    /// The op in its wire form. Closures keep the default, which refuses.
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        Err(WireError::Closure)
+    }
+}
+
+impl fmt::Debug for dyn Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Op({})", self.name())
+    }
+}
+
+/// Why an op could not take its wire form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireError {
+    /// The op is a closure.
+    Closure,
+    /// The op's arguments failed to encode.
+    Codec(String),
+}
+
+/// An op in its wire form: a registered kind plus its serde-encoded arguments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireOp {
+    /// The registered kind, e.g. `dusk.fused`.
+    pub kind: String,
+    /// The arguments, encoded with postcard.
+    pub payload: Vec<u8>,
+}
+
+impl WireOp {
+    /// Rebuilds the op through the registry.
+    pub fn decode(&self) -> Result<Arc<dyn Op>, GraphError> {
+        let decoder = registry()
+            .get(self.kind.as_str())
+            .ok_or_else(|| GraphError::UnknownOp {
+                kind: self.kind.clone(),
+            })?;
+        (decoder.decode)(&self.payload)
+    }
+}
+
+/// An op whose arguments are plain serde data, and whose wire form is derived from them.
+///
+/// ```
+/// use dusk_core::{register_op, BoxError, Data, Op, SerdeOp, WireError, WireOp};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Scale { factor: f64 }
+/// impl SerdeOp for Scale { const KIND: &'static str = "doc.scale"; }
+/// impl Op for Scale {
+///     fn name(&self) -> &str { "scale" }
+///     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+///         Ok(Data::local(inputs[0].downcast_ref::<f64>()? * self.factor))
+///     }
+///     fn to_wire(&self) -> Result<WireOp, WireError> { dusk_core::op::encode_serde(self) }
+/// }
+/// register_op!(Scale);
+///
+/// let wire = Scale { factor: 2.0 }.to_wire().unwrap();
+/// let back = wire.decode().unwrap();
+/// let out = back.run(vec![Data::local(1.5f64)]).unwrap();
+/// assert_eq!(*out.downcast_ref::<f64>().unwrap(), 3.0);
+/// ```
+pub trait SerdeOp: Op + Serialize + DeserializeOwned {
+    /// The registered kind; by convention `crate.op-name`.
+    const KIND: &'static str;
+}
+
+/// The wire form of a [`SerdeOp`].
+pub fn encode_serde<T: SerdeOp>(op: &T) -> Result<WireOp, WireError> {
+    let payload = postcard::to_stdvec(op).map_err(|e| WireError::Codec(e.to_string()))?;
+    Ok(WireOp {
+        kind: T::KIND.to_string(),
+        payload,
+    })
+}
+
+/// Decodes a [`SerdeOp`] from its wire payload.
+pub fn decode_serde<T: SerdeOp>(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
+    let op: T = postcard::from_bytes(payload).map_err(|e| GraphError::Codec {
+        kind: T::KIND.to_string(),
+        action: "decoded",
+        message: e.to_string(),
+    })?;
+    Ok(Arc::new(op))
+}
+
+/// An entry of the op registry: how to rebuild ops of one kind from bytes.
+pub struct OpDecoder {
+    /// The kind this decoder handles.
+    pub kind: &'static str,
+    /// Rebuilds an op from its payload.
+    pub decode: fn(&[u8]) -> Result<Arc<dyn Op>, GraphError>,
+}
+
+inventory::collect!(OpDecoder);
+
+/// Registers a [`SerdeOp`] so that graphs containing it can be decoded in any process of this
+/// build. Use it once per op type, at module level.
+#[macro_export]
+macro_rules! register_op {
+    ($ty:ty) => {
+        $crate::inventory::submit! {
+            $crate::OpDecoder {
+                kind: <$ty as $crate::SerdeOp>::KIND,
+                decode: $crate::op::decode_serde::<$ty>,
+            }
+        }
+    };
+}
+
+fn registry() -> &'static HashMap<&'static str, &'static OpDecoder> {
+    static REGISTRY: OnceLock<HashMap<&'static str, &'static OpDecoder>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut map = HashMap::new();
+        for decoder in inventory::iter::<OpDecoder> {
+            map.entry(decoder.kind).or_insert(decoder);
+        }
+        map
+    })
+}
+
+/// Whether this build can decode ops of `kind`.
+///
+/// ```
+/// assert!(dusk_core::op::is_registered("dusk.fused"));
+/// assert!(!dusk_core::op::is_registered("no.such-op"));
+/// ```
+pub fn is_registered(kind: &str) -> bool {
+    registry().contains_key(kind)
+}
+
+type BoxedFn = dyn Fn(Vec<Data>) -> Result<Data, BoxError> + Send + Sync;
+
+/// A closure as an op: runs on the local schedulers only.
+///
+/// ```
+/// use dusk_core::{Data, FnOp, Op};
+/// let double = FnOp::new("double", |inputs| Ok(Data::local(inputs[0].downcast_ref::<i32>()? * 2)));
+/// let out = double.run(vec![Data::local(21i32)]).unwrap();
+/// assert_eq!(*out.downcast_ref::<i32>().unwrap(), 42);
+/// assert!(double.to_wire().is_err());
+/// ```
+pub struct FnOp {
+    name: String,
+    f: Box<BoxedFn>,
+}
+
+impl FnOp {
+    /// Wraps a closure under a label.
+    pub fn new<F>(name: impl Into<String>, f: F) -> FnOp
+    where
+        F: Fn(Vec<Data>) -> Result<Data, BoxError> + Send + Sync + 'static,
+    {
+        FnOp {
+            name: name.into(),
+            f: Box::new(f),
+        }
+    }
+}
+
+impl Op for FnOp {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        (self.f)(inputs)
+    }
+}
+
+/// A constant: yields a copy of the data it holds. Cheap, so it is inlined into its dependents.
+///
+/// ```
+/// use dusk_core::{Data, LiteralOp, Op};
+/// let op = LiteralOp::new(Data::local(7u8));
+/// assert_eq!(*op.run(vec![]).unwrap().downcast_ref::<u8>().unwrap(), 7);
+/// ```
+pub struct LiteralOp {
+    data: Data,
+}
+
+impl LiteralOp {
+    /// A literal op yielding `data`.
+    pub fn new(data: Data) -> LiteralOp {
+        LiteralOp { data }
+    }
+
+    /// The data it yields.
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+}
+
+const LITERAL_KIND: &str = "dusk.literal";
+
+impl Op for LiteralOp {
+    fn name(&self) -> &str {
+        "literal"
+    }
+
+    fn run(&self, _inputs: Vec<Data>) -> Result<Data, BoxError> {
+        Ok(self.data.clone())
+    }
+
+    fn is_cheap(&self) -> bool {
+        true
+    }
+
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        match &self.data {
+            Data::Value(v) => {
+                let payload = postcard::to_stdvec(&(v.type_name(), v.bytes()))
+                    .map_err(|e| WireError::Codec(e.to_string()))?;
+                Ok(WireOp {
+                    kind: LITERAL_KIND.to_string(),
+                    payload,
+                })
+            }
+            Data::Local(_) => Err(WireError::Closure),
+            other => Err(WireError::Codec(format!(
+                "a literal {} travels through the data channel, not inside a graph",
+                other.describe()
+            ))),
+        }
+    }
+}
+
+fn decode_literal(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
+    let (type_name, bytes): (String, Vec<u8>) =
+        postcard::from_bytes(payload).map_err(|e| GraphError::Codec {
+            kind: LITERAL_KIND.to_string(),
+            action: "decoded",
+            message: e.to_string(),
+        })?;
+    Ok(Arc::new(LiteralOp::new(Data::Value(
+        crate::data::SerializedValue::from_parts(type_name, bytes),
+    ))))
+}
+
+inventory::submit! {
+    OpDecoder { kind: LITERAL_KIND, decode: decode_literal }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_literal_round_trips() {
+        let op = LiteralOp::new(Data::encode(&vec![1u32, 2]).unwrap());
+        let back = op.to_wire().unwrap().decode().unwrap();
+        let out = back.run(vec![]).unwrap();
+        assert_eq!(out.decode::<Vec<u32>>().unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn local_literal_refuses_the_wire() {
+        let op = LiteralOp::new(Data::local(1u8));
+        assert_eq!(op.to_wire().unwrap_err(), WireError::Closure);
+    }
+
+    #[test]
+    fn unknown_kind_is_named() {
+        let wire = WireOp {
+            kind: "nope.missing".into(),
+            payload: vec![],
+        };
+        let err = wire.decode().unwrap_err().to_string();
+        assert!(err.contains("nope.missing"), "{err}");
+    }
+}
