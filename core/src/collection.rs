@@ -49,6 +49,14 @@ pub trait Collection {
     fn finalize(&self, results: Vec<Data>) -> Result<Self::Output, ComputeError>;
 }
 
+/// A collection that can be rebuilt around already computed results (Dask's `persist`): the
+/// new collection has the same keys, and its tasks just hand out the stored data.
+pub trait Persist: Collection + Sized {
+    /// The same collection, backed by `results` (the data of the keys [`Collection::lower`]
+    /// returns, in order).
+    fn from_results(&self, results: Vec<Data>) -> Self;
+}
+
 impl<C: Collection + ?Sized> Collection for &C {
     type Output = C::Output;
     fn lower(&self, graph: &mut Graph) -> Result<Vec<Key>, ComputeError> {

@@ -38,7 +38,7 @@ pub mod visualize;
 #[doc(hidden)]
 pub use inventory;
 
-pub use collection::Collection;
+pub use collection::{Collection, Persist};
 pub use data::{ArrayBlock, Data, LocalValue, SerializedValue};
 pub use error::{BoxError, ComputeError, DataError, GraphError};
 pub use fused::{FusedOp, FusedStep, StepError, StepInput};
