@@ -78,7 +78,11 @@ fn build(dag: &Dag) -> (Graph, Vec<Key>) {
             );
         }
     }
-    let outs = dag.outputs.iter().map(|&o| Key::part("node", o as u32)).collect();
+    let outs = dag
+        .outputs
+        .iter()
+        .map(|&o| Key::part("node", o as u32))
+        .collect();
     (g, outs)
 }
 
@@ -86,7 +90,10 @@ fn evaluate(dag: &Dag, i: usize, memo: &mut HashMap<usize, u64>) -> u64 {
     if let Some(v) = memo.get(&i) {
         return *v;
     }
-    let inputs: Vec<u64> = dag.deps[i].iter().map(|&d| evaluate(dag, d, memo)).collect();
+    let inputs: Vec<u64> = dag.deps[i]
+        .iter()
+        .map(|&d| evaluate(dag, d, memo))
+        .collect();
     let v = node_value(i, &inputs);
     memo.insert(i, v);
     v
@@ -125,7 +132,11 @@ fn failing_task_names_its_key_and_cause() {
     for s in schedulers() {
         for optimize in [false, true] {
             let mut g = Graph::new();
-            g.add(Key::part("load", 0), LiteralOp::new(Data::local(1u64)), vec![]);
+            g.add(
+                Key::part("load", 0),
+                LiteralOp::new(Data::local(1u64)),
+                vec![],
+            );
             g.add(
                 Key::part("parse", 0),
                 FnOp::new("parse", |_| Err("bad header in events.csv".into())),
@@ -139,7 +150,10 @@ fn failing_task_names_its_key_and_cause() {
             let err = get(&g, &[Key::new("total")], &opts(s, optimize)).unwrap_err();
             assert_eq!(err.key(), Some(&Key::part("parse", 0)), "{s:?}");
             let msg = err.to_string();
-            assert!(msg.contains("('parse', 0)") && msg.contains("bad header"), "{msg}");
+            assert!(
+                msg.contains("('parse', 0)") && msg.contains("bad header"),
+                "{msg}"
+            );
             assert!(matches!(err, ComputeError::TaskFailed { .. }));
         }
     }
@@ -213,13 +227,18 @@ fn shared_subgraphs_run_once_and_outputs_come_in_order() {
         for (name, factor) in [("a", 2u64), ("b", 3), ("c", 4)] {
             g.add(
                 Key::new(name),
-                FnOp::new("times", move |x| Ok(Data::local(x[0].downcast_ref::<u64>()? * factor))),
+                FnOp::new("times", move |x| {
+                    Ok(Data::local(x[0].downcast_ref::<u64>()? * factor))
+                }),
                 vec![Key::new("expensive")],
             );
         }
         let outs = [Key::new("c"), Key::new("a"), Key::new("b"), Key::new("a")];
         let (out, _) = get(&g, &outs, &opts(s, true)).unwrap();
-        let got: Vec<u64> = out.iter().map(|d| *d.downcast_ref::<u64>().unwrap()).collect();
+        let got: Vec<u64> = out
+            .iter()
+            .map(|d| *d.downcast_ref::<u64>().unwrap())
+            .collect();
         assert_eq!(got, vec![40, 20, 30, 20]);
         assert_eq!(runs.load(Ordering::SeqCst), 1, "{s:?}");
     }
@@ -232,7 +251,9 @@ fn map_reduce(n: u32, split: usize) -> (Graph, Key) {
     for i in 0..n {
         g.add(
             Key::part("load", i),
-            FnOp::new("load", move |_| Ok(Data::local_with_size(vec![i as u64; 1000], 8000))),
+            FnOp::new("load", move |_| {
+                Ok(Data::local_with_size(vec![i as u64; 1000], 8000))
+            }),
             vec![],
         );
         g.add(
@@ -317,7 +338,11 @@ fn a_task_may_compute_a_nested_graph() {
             FnOp::new("nested", move |_| {
                 let mut inner = Graph::new();
                 inner.add(Key::new("v"), LiteralOp::new(Data::local(i)), vec![]);
-                let (out, _) = get(&inner, &[Key::new("v")], &opts(Scheduler::Threads(Some(2)), true))?;
+                let (out, _) = get(
+                    &inner,
+                    &[Key::new("v")],
+                    &opts(Scheduler::Threads(Some(2)), true),
+                )?;
                 Ok(out[0].clone())
             }),
             vec![],
@@ -325,15 +350,26 @@ fn a_task_may_compute_a_nested_graph() {
     }
     let outs: Vec<Key> = (0..4).map(|i| Key::part("outer", i)).collect();
     let (out, _) = get(&g, &outs, &opts(Scheduler::Threads(Some(2)), true)).unwrap();
-    let got: Vec<u64> = out.iter().map(|d| *d.downcast_ref::<u64>().unwrap()).collect();
+    let got: Vec<u64> = out
+        .iter()
+        .map(|d| *d.downcast_ref::<u64>().unwrap())
+        .collect();
     assert_eq!(got, vec![0, 1, 2, 3]);
 }
 
 #[test]
 fn bad_graphs_are_errors_not_hangs() {
     let mut g = Graph::new();
-    g.add(Key::new("a"), FnOp::new("f", |x| Ok(x[0].clone())), vec![Key::new("b")]);
-    g.add(Key::new("b"), FnOp::new("f", |x| Ok(x[0].clone())), vec![Key::new("a")]);
+    g.add(
+        Key::new("a"),
+        FnOp::new("f", |x| Ok(x[0].clone())),
+        vec![Key::new("b")],
+    );
+    g.add(
+        Key::new("b"),
+        FnOp::new("f", |x| Ok(x[0].clone())),
+        vec![Key::new("a")],
+    );
     for s in schedulers() {
         let err = get(&g, &[Key::new("a")], &opts(s, true)).unwrap_err();
         assert!(err.to_string().contains("cycle"), "{err}");
