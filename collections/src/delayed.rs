@@ -132,7 +132,7 @@ fn node<T>(label: &str, op: Arc<dyn Op>, deps: Vec<Arc<Node>>) -> Delayed<T> {
     }
 }
 
-fn arg<'a, T: 'static>(inputs: &'a [Data], i: usize) -> Result<&'a T, BoxError> {
+fn arg<T: 'static>(inputs: &[Data], i: usize) -> Result<&T, BoxError> {
     let data = inputs
         .get(i)
         .ok_or_else(|| format!("delayed call is missing input {i}"))?;
@@ -392,7 +392,7 @@ impl<T: Clone + Send + Sync + 'static> Persist for Delayed<T> {
     /// assert_eq!(kept.graph().len(), 1);
     /// assert_eq!(kept.map(|s: &u64| s * 2).compute().unwrap(), 10100);
     /// ```
-    fn from_results(&self, results: Vec<Data>) -> Self {
+    fn with_results(&self, results: Vec<Data>) -> Self {
         let op: Arc<dyn Op> = match results.into_iter().next() {
             Some(data) => Arc::new(LiteralOp::new(data)),
             None => self.node.op.clone(),

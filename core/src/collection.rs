@@ -54,7 +54,7 @@ pub trait Collection {
 pub trait Persist: Collection + Sized {
     /// The same collection, backed by `results` (the data of the keys [`Collection::lower`]
     /// returns, in order).
-    fn from_results(&self, results: Vec<Data>) -> Self;
+    fn with_results(&self, results: Vec<Data>) -> Self;
 }
 
 impl<C: Collection + ?Sized> Collection for &C {

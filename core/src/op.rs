@@ -141,12 +141,15 @@ pub fn decode_serde<T: SerdeOp>(payload: &[u8]) -> Result<Arc<dyn Op>, GraphErro
     Ok(Arc::new(op))
 }
 
+/// Rebuilds an op of one kind from its wire payload.
+pub type DecodeFn = fn(&[u8]) -> Result<Arc<dyn Op>, GraphError>;
+
 /// An entry of the op registry: how to rebuild ops of one kind from bytes.
 pub struct OpDecoder {
     /// The kind this decoder handles.
     pub kind: &'static str,
     /// Rebuilds an op from its payload.
-    pub decode: fn(&[u8]) -> Result<Arc<dyn Op>, GraphError>,
+    pub decode: DecodeFn,
 }
 
 inventory::collect!(OpDecoder);

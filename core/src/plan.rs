@@ -6,8 +6,9 @@
 //! carries the priority of each task from [`crate::order`]. Building a plan validates the graph:
 //! a missing dependency or a cycle is an error naming the keys.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::error::GraphError;
 use crate::graph::Graph;
@@ -22,14 +23,18 @@ pub struct Adjacency {
 }
 
 impl Adjacency {
-    fn from_lists(lists: impl Iterator<Item = impl IntoIterator<Item = u32>>) -> Adjacency {
-        let mut start = vec![0u32];
-        let mut list = Vec::new();
-        for l in lists {
-            list.extend(l);
-            start.push(list.len() as u32);
+    fn with_capacity(nodes: usize, edges: usize) -> Adjacency {
+        let mut start = Vec::with_capacity(nodes + 1);
+        start.push(0);
+        Adjacency {
+            start,
+            list: Vec::with_capacity(edges),
         }
-        Adjacency { start, list }
+    }
+
+    fn push(&mut self, neighbours: &[u32]) {
+        self.list.extend_from_slice(neighbours);
+        self.start.push(self.list.len() as u32);
     }
 
     /// The neighbours of node `i`.
@@ -73,73 +78,97 @@ pub struct Plan {
 impl Plan {
     /// Compiles the part of `graph` needed for `outputs`.
     pub fn new(graph: &Graph, outputs: &[Key]) -> Result<Plan, GraphError> {
-        // Reachability from the outputs, iteratively (chains can be very long).
-        let mut index: HashMap<&Key, u32> = HashMap::with_capacity(graph.len());
-        let mut stack: Vec<&Key> = Vec::new();
-        for key in outputs {
-            let Some((k, _)) = graph.get_key_value(key) else {
-                return Err(GraphError::MissingOutput { key: key.clone() });
-            };
-            stack.push(k);
+        // Number every task once (one hash per task, one per edge), then work on numbers.
+        let mut all: FxHashMap<&Key, u32> =
+            FxHashMap::with_capacity_and_hasher(graph.len(), Default::default());
+        for (i, k) in graph.keys().enumerate() {
+            all.insert(k, i as u32);
         }
-        let mut seen: std::collections::HashSet<&Key> = std::collections::HashSet::new();
-        while let Some(k) = stack.pop() {
-            if !seen.insert(k) {
-                continue;
-            }
-            let task = graph.get(k).expect("reachable keys are in the graph");
-            for d in &task.deps {
-                match graph.get_key_value(d) {
-                    Some((dk, _)) => {
-                        if !seen.contains(dk) {
-                            stack.push(dk)
-                        }
-                    }
+        let tasks: Vec<(&Key, &crate::task::Task)> = graph.iter().collect();
+        let mut edges: Vec<u32> = Vec::new();
+        let mut edge_start: Vec<u32> = Vec::with_capacity(tasks.len() + 1);
+        edge_start.push(0);
+        for (k, t) in &tasks {
+            for d in &t.deps {
+                match all.get(d) {
+                    Some(&j) => edges.push(j),
                     None => {
                         return Err(GraphError::MissingDependency {
-                            key: k.clone(),
+                            key: (*k).clone(),
                             dependency: d.clone(),
                         })
                     }
                 }
             }
+            edge_start.push(edges.len() as u32);
         }
-        // Number the needed tasks in the graph's insertion order, for determinism.
-        let needed = seen;
-        let mut keys = Vec::with_capacity(needed.len());
-        let mut ops = Vec::with_capacity(needed.len());
-        for (k, t) in graph.iter() {
-            if needed.contains(k) {
-                index.insert(k, keys.len() as u32);
-                keys.push(k.clone());
+        let deps_of =
+            |i: u32| &edges[edge_start[i as usize] as usize..edge_start[i as usize + 1] as usize];
+
+        // Reachability from the outputs, iteratively (chains can be very long).
+        let mut output_ids = Vec::with_capacity(outputs.len());
+        for key in outputs {
+            match all.get(key) {
+                Some(&i) => output_ids.push(i),
+                None => return Err(GraphError::MissingOutput { key: key.clone() }),
+            }
+        }
+        let mut needed = vec![false; tasks.len()];
+        let mut stack: Vec<u32> = output_ids.clone();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut needed[i as usize], true) {
+                continue;
+            }
+            stack.extend(deps_of(i).iter().filter(|&&d| !needed[d as usize]));
+        }
+        // Compact numbering of the needed tasks, in the graph's insertion order.
+        const NONE: u32 = u32::MAX;
+        let mut compact = vec![NONE; tasks.len()];
+        let mut keys = Vec::new();
+        let mut ops = Vec::new();
+        for (i, (k, t)) in tasks.iter().enumerate() {
+            if needed[i] {
+                compact[i] = keys.len() as u32;
+                keys.push((*k).clone());
                 ops.push(t.op.clone());
             }
         }
-        let inputs = Adjacency::from_lists(keys.iter().map(|k| {
-            graph
-                .get(k)
-                .expect("needed keys are in the graph")
-                .deps
-                .iter()
-                .map(|d| index[d])
-                .collect::<Vec<_>>()
-        }));
-        let n = keys.len() as u32;
-        let dependencies = Adjacency::from_lists((0..n).map(|i| {
-            let mut d = inputs.of(i).to_vec();
-            d.sort_unstable();
-            d.dedup();
-            d
-        }));
-        let mut dependent_lists: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
-        for i in 0..n {
+        let n = keys.len();
+        let mut inputs = Adjacency::with_capacity(n, edges.len());
+        let mut dependencies = Adjacency::with_capacity(n, edges.len());
+        let mut dependent_count = vec![0u32; n];
+        let mut scratch: Vec<u32> = Vec::new();
+        for (i, &c) in compact.iter().enumerate() {
+            if c == NONE {
+                continue;
+            }
+            scratch.clear();
+            scratch.extend(deps_of(i as u32).iter().map(|&d| compact[d as usize]));
+            inputs.push(&scratch);
+            scratch.sort_unstable();
+            scratch.dedup();
+            for &d in &scratch {
+                dependent_count[d as usize] += 1;
+            }
+            dependencies.push(&scratch);
+        }
+        // Dependents, filled by counting sort so each list is in task order.
+        let mut start = Vec::with_capacity(n + 1);
+        start.push(0u32);
+        for &c in &dependent_count {
+            start.push(start.last().copied().unwrap_or(0) + c);
+        }
+        let mut fill: Vec<u32> = start[..n].to_vec();
+        let mut list = vec![0u32; start[n] as usize];
+        for i in 0..n as u32 {
             for &d in dependencies.of(i) {
-                dependent_lists[d as usize].push(i);
+                list[fill[d as usize] as usize] = i;
+                fill[d as usize] += 1;
             }
         }
-        let dependents = Adjacency::from_lists(dependent_lists.into_iter());
-        let outputs: Vec<u32> = outputs.iter().map(|k| index[k]).collect();
-        let mut is_output = vec![false; keys.len()];
+        let dependents = Adjacency { start, list };
+        let outputs: Vec<u32> = output_ids.iter().map(|&o| compact[o as usize]).collect();
+        let mut is_output = vec![false; n];
         for &o in &outputs {
             is_output[o as usize] = true;
         }

@@ -147,7 +147,7 @@ pub trait Compute: Collection {
         let mut graph = Graph::new();
         let keys = self.lower(&mut graph)?;
         let (results, _) = get(&graph, &keys, &ComputeOptions::default())?;
-        Ok(self.from_results(results))
+        Ok(self.with_results(results))
     }
 }
 
