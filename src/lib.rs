@@ -46,12 +46,17 @@ pub use dusk_collections as collections;
 pub use dusk_core as core;
 pub use dusk_scheduler as scheduler;
 
+pub use dusk_collections::dataframe;
 pub use dusk_collections::delayed;
 pub use dusk_scheduler::config;
+
+/// The Polars version dusk's DataFrame partitions use, for expressions and results.
+pub use polars;
 
 /// The names most programs need: `use dusk::prelude::*;`.
 pub mod prelude {
     pub use crate::visualize::Visualize;
+    pub use dusk_collections::dataframe::{from_polars, read_csv, read_csv_with, CsvOptions};
     pub use dusk_collections::delayed::{apply3, apply_list, delayed, lazy, try_lazy, Delayed};
     pub use dusk_core::{Collection, ComputeError, Data, Graph, Key, Persist};
     pub use dusk_scheduler::{Compute, ComputeOptions, Scheduler};

@@ -1,0 +1,573 @@
+//! `DataFrame`: a lazy, partitioned frame whose partitions are Polars DataFrames.
+//!
+//! Build a frame from CSV files ([`read_csv`]) or an in-memory Polars frame ([`from_polars`]),
+//! transform it with Polars expressions (`select`, `with_columns`, `filter`, ...), aggregate it
+//! (`agg`, `group_by(...).agg(...)`), and compute it into one Polars DataFrame. Every step
+//! checks its expressions against the schema when it is built, so an unknown column is an error
+//! before any task runs. Aggregations become tree reductions (see [`agg`](self) internals);
+//! per-partition steps run as one Polars query per partition.
+//!
+//! ```
+//! use dusk_collections::dataframe::from_polars;
+//! use dusk_scheduler::Compute;
+//! use polars::prelude::*;
+//!
+//! let pdf = df!("user_id" => [1i64, 2, 1, 3, 2, 1], "value" => [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+//! let ddf = from_polars(pdf, 3);
+//! let means = ddf
+//!     .filter(col("value").gt(lit(1.5))).unwrap()
+//!     .group_by(["user_id"]).agg([col("value").mean()]).unwrap()
+//!     .compute().unwrap();
+//! assert_eq!(means.column("user_id").unwrap().i64().unwrap().into_no_null_iter().collect::<Vec<_>>(), vec![1, 2, 3]);
+//! assert_eq!(means.column("value").unwrap().f64().unwrap().get(0), Some(4.5));
+//! ```
+
+mod agg;
+mod csv;
+mod error;
+mod kernels;
+mod plan;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use dusk_core::{Collection, ComputeError, Data, Graph, Key, Tokenizer};
+use polars::prelude::*;
+
+pub use csv::{default_blocksize, CsvOptions};
+pub use error::FrameError;
+
+use agg::{has_aggregation, AggSpec};
+use kernels::Step;
+use plan::{roots, Frame, Node};
+
+/// A lazy, partitioned DataFrame.
+#[derive(Clone)]
+pub struct DataFrame {
+    frame: Arc<Frame>,
+}
+
+impl std::fmt::Debug for DataFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DataFrame({} partitions, columns {:?})",
+            self.frame.npartitions,
+            self.columns()
+        )
+    }
+}
+
+/// Reads CSV files matching a glob (`data/2015-*.csv`) with default options.
+///
+/// ```
+/// let events = dusk_datasets::sample_dir().join("events/*.csv");
+/// let df = dusk_collections::dataframe::read_csv(events.to_str().unwrap()).unwrap();
+/// assert_eq!(df.columns()[..2], ["timestamp", "user_id"]);
+/// assert!(dusk_collections::dataframe::read_csv("no/such/*.csv").is_err());
+/// ```
+pub fn read_csv(pattern: &str) -> Result<DataFrame, FrameError> {
+    read_csv_with(pattern, CsvOptions::default())
+}
+
+/// Reads CSV files matching a glob with explicit options.
+///
+/// ```
+/// use dusk_collections::dataframe::{read_csv_with, CsvOptions};
+/// let events = dusk_datasets::sample_dir().join("events/*.csv");
+/// let df = read_csv_with(events.to_str().unwrap(), CsvOptions::default().blocksize(Some(30_000))).unwrap();
+/// assert!(df.npartitions() > 7); // each file is cut into blocks
+/// ```
+pub fn read_csv_with(pattern: &str, options: CsvOptions) -> Result<DataFrame, FrameError> {
+    let files = csv::expand(pattern)?;
+    read_csv_files(&files, options)
+}
+
+/// Reads the given CSV files, in the given order.
+///
+/// ```
+/// use dusk_collections::dataframe::{read_csv_files, CsvOptions};
+/// let file = dusk_datasets::sample_dir().join("users.csv");
+/// let df = read_csv_files(&[file], CsvOptions::default()).unwrap();
+/// assert_eq!(df.columns(), ["user_id", "country", "age"]);
+/// ```
+pub fn read_csv_files<P: AsRef<Path>>(
+    files: &[P],
+    options: CsvOptions,
+) -> Result<DataFrame, FrameError> {
+    if files.is_empty() {
+        return Err(FrameError::NoFiles {
+            pattern: "(empty list of files)".into(),
+        });
+    }
+    let files: Vec<_> = files.iter().map(|p| p.as_ref().to_path_buf()).collect();
+    let source = csv::plan(files, options)?;
+    let mut schema: Schema = (*source.file_schema).clone();
+    if let Some(cols) = &source.options.usecols {
+        let mut picked = Schema::default();
+        for c in cols {
+            let dtype = schema.get(c.as_str()).cloned().ok_or_else(|| FrameError::ColumnNotFound {
+                column: c.clone(),
+                available: schema.iter_names().map(|n| n.to_string()).collect(),
+            })?;
+            picked.with_column(c.as_str().into(), dtype);
+        }
+        schema = picked;
+    }
+    if let Some(name) = &source.options.include_path_column {
+        schema.with_column(name.as_str().into(), DataType::String);
+    }
+    let npartitions = source.blocks.len();
+    let token = source.token.clone();
+    Ok(DataFrame {
+        frame: Arc::new(Frame {
+            node: Node::Csv(Arc::new(source)),
+            schema: Arc::new(schema),
+            npartitions,
+            token,
+        }),
+    })
+}
+
+/// Splits an in-memory Polars frame into `npartitions` partitions of nearly equal row counts
+/// (at least one; trailing partitions may be empty when there are fewer rows than partitions).
+///
+/// ```
+/// use polars::prelude::*;
+/// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3]).unwrap(), 2);
+/// assert_eq!(ddf.npartitions(), 2);
+/// ```
+pub fn from_polars(df: polars::prelude::DataFrame, npartitions: usize) -> DataFrame {
+    let n = npartitions.max(1);
+    let rows = df.height();
+    let mut parts = Vec::with_capacity(n);
+    let mut tokenizer = Tokenizer::new("from-polars");
+    tokenizer.write(&rows).write(&n);
+    for i in 0..n {
+        let start = rows * i / n;
+        let end = rows * (i + 1) / n;
+        parts.push(df.slice(start as i64, end - start));
+    }
+    // Frames are not hashable: the token is unique per call, like Dask's random token for
+    // in-memory data it does not hash.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    tokenizer.write(&CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    DataFrame {
+        frame: Arc::new(Frame {
+            schema: df.schema().clone(),
+            node: Node::Memory(Arc::new(parts)),
+            npartitions: n,
+            token: tokenizer.finish(),
+        }),
+    }
+}
+
+impl DataFrame {
+    /// The schema of the computed frame.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.frame.schema
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> Vec<String> {
+        self.frame.schema.iter_names().map(|n| n.to_string()).collect()
+    }
+
+    /// The number of partitions.
+    pub fn npartitions(&self) -> usize {
+        self.frame.npartitions
+    }
+
+    fn check_columns(&self, exprs: &[Expr]) -> Result<(), FrameError> {
+        if let Some(names) = roots(exprs) {
+            for name in names {
+                if self.frame.schema.get(name.as_str()).is_none() {
+                    return Err(FrameError::ColumnNotFound {
+                        column: name,
+                        available: self.columns(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn map(&self, step: Step) -> Result<DataFrame, FrameError> {
+        let what = format!("{step:?}");
+        let empty = polars::prelude::DataFrame::empty_with_schema(&self.frame.schema);
+        let out = kernels::apply_steps(empty, std::slice::from_ref(&step))
+            .map_err(|e| FrameError::polars(what.clone(), e))?;
+        let token = Tokenizer::new("map")
+            .write(&self.frame.token)
+            .write(&what)
+            .finish();
+        Ok(DataFrame {
+            frame: Arc::new(Frame {
+                schema: out.schema().clone(),
+                npartitions: self.frame.npartitions,
+                node: Node::Map {
+                    input: self.frame.clone(),
+                    step,
+                },
+                token,
+            }),
+        })
+    }
+
+    /// Selects (and computes) columns. Aggregating expressions (`col("x").sum()`) make this a
+    /// reduction over the whole frame, as [`DataFrame::agg`].
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2], "b" => [3, 4]).unwrap(), 2);
+    /// assert_eq!(ddf.select([col("b"), (col("a") * lit(2)).alias("c")]).unwrap().columns(), ["b", "c"]);
+    /// assert!(ddf.select([col("zzz")]).unwrap_err().to_string().contains("zzz"));
+    /// ```
+    pub fn select<E: AsRef<[Expr]>>(&self, exprs: E) -> Result<DataFrame, FrameError> {
+        let exprs = exprs.as_ref().to_vec();
+        self.check_columns(&exprs)?;
+        if exprs.iter().any(has_aggregation) {
+            return self.agg(exprs);
+        }
+        self.map(Step::Select(exprs))
+    }
+
+    /// Adds or replaces columns.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2]).unwrap(), 1);
+    /// assert_eq!(ddf.with_columns([(col("a") + lit(1)).alias("b")]).unwrap().columns(), ["a", "b"]);
+    /// ```
+    pub fn with_columns<E: AsRef<[Expr]>>(&self, exprs: E) -> Result<DataFrame, FrameError> {
+        let exprs = exprs.as_ref().to_vec();
+        self.check_columns(&exprs)?;
+        if let Some(e) = exprs.iter().find(|e| has_aggregation(e)) {
+            return Err(FrameError::Unsupported(format!(
+                "`{e}` aggregates over the whole frame and cannot run partition by partition; \
+                 compute the aggregate first (agg) and use its value"
+            )));
+        }
+        self.map(Step::WithColumns(exprs))
+    }
+
+    /// Keeps the rows where `predicate` is true.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3]).unwrap(), 2);
+    /// assert!(ddf.filter(col("a").gt(lit(1))).is_ok());
+    /// assert!(ddf.filter(col("b").gt(lit(1))).is_err());
+    /// ```
+    pub fn filter(&self, predicate: Expr) -> Result<DataFrame, FrameError> {
+        self.check_columns(std::slice::from_ref(&predicate))?;
+        if has_aggregation(&predicate) {
+            return Err(FrameError::Unsupported(format!(
+                "the predicate `{predicate}` aggregates over the whole frame and cannot run \
+                 partition by partition"
+            )));
+        }
+        self.map(Step::Filter(predicate))
+    }
+
+    /// Renames columns (`old → new`).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1]).unwrap(), 1);
+    /// assert_eq!(ddf.rename(&[("a", "x")]).unwrap().columns(), ["x"]);
+    /// ```
+    pub fn rename(&self, pairs: &[(&str, &str)]) -> Result<DataFrame, FrameError> {
+        let exprs: Vec<Expr> = pairs.iter().map(|(old, _)| col(*old)).collect();
+        self.check_columns(&exprs)?;
+        self.map(Step::Rename(
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        ))
+    }
+
+    /// Removes columns.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1], "b" => [2]).unwrap(), 1);
+    /// assert_eq!(ddf.drop(&["a"]).unwrap().columns(), ["b"]);
+    /// ```
+    pub fn drop(&self, columns: &[&str]) -> Result<DataFrame, FrameError> {
+        let exprs: Vec<Expr> = columns.iter().map(|c| col(*c)).collect();
+        self.check_columns(&exprs)?;
+        self.map(Step::Drop(columns.iter().map(|c| c.to_string()).collect()))
+    }
+
+    /// Casts a column.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1i64]).unwrap(), 1);
+    /// let cast = ddf.cast("a", DataType::Float64).unwrap();
+    /// assert_eq!(cast.schema().get("a"), Some(&DataType::Float64));
+    /// ```
+    pub fn cast(&self, column: &str, dtype: DataType) -> Result<DataFrame, FrameError> {
+        self.with_columns([col(column).cast(dtype)])
+    }
+
+    /// Replaces nulls in every column with `value`.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [Some(1i64), None]).unwrap(), 1);
+    /// assert!(ddf.fill_null(lit(0i64)).is_ok());
+    /// ```
+    pub fn fill_null(&self, value: Expr) -> Result<DataFrame, FrameError> {
+        let exprs: Vec<Expr> = self
+            .columns()
+            .iter()
+            .map(|c| col(c.as_str()).fill_null(value.clone()))
+            .collect();
+        self.with_columns(exprs)
+    }
+
+    /// Applies a function to every partition. Its output schema is found by calling it on an
+    /// empty frame with this frame's schema.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3]).unwrap(), 2);
+    /// let doubled = ddf.map_partitions("double", |df| df.lazy().select([col("a") * lit(2)]).collect()).unwrap();
+    /// assert_eq!(doubled.columns(), ["a"]);
+    /// ```
+    pub fn map_partitions<F>(&self, name: &str, f: F) -> Result<DataFrame, FrameError>
+    where
+        F: Fn(polars::prelude::DataFrame) -> PolarsResult<polars::prelude::DataFrame>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.map(Step::Custom {
+            name: name.to_string(),
+            f: Arc::new(f),
+        })
+    }
+
+    /// The first `n` rows of the first partition (Dask's `head`, which reads only what it
+    /// needs: one partition).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3, 4]).unwrap(), 2);
+    /// assert_eq!(ddf.head(1).npartitions(), 1);
+    /// ```
+    pub fn head(&self, n: usize) -> DataFrame {
+        let first = self.partitions(0..1.min(self.frame.npartitions));
+        first
+            .map(Step::Head(n))
+            .unwrap_or_else(|_| first.clone())
+    }
+
+    /// A frame of some of this frame's partitions; the others are never computed.
+    fn partitions(&self, range: std::ops::Range<usize>) -> DataFrame {
+        let token = Tokenizer::new("partitions")
+            .write(&self.frame.token)
+            .write(&(range.start, range.end))
+            .finish();
+        DataFrame {
+            frame: Arc::new(Frame {
+                schema: self.frame.schema.clone(),
+                npartitions: range.len(),
+                node: Node::Partitions {
+                    input: self.frame.clone(),
+                    range,
+                },
+                token,
+            }),
+        }
+    }
+
+    /// Aggregates the whole frame into one row: `agg([col("value").mean(), len()])`.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 2.0, 6.0]).unwrap(), 2);
+    /// let out = ddf.agg([col("a").sum().alias("s"), col("a").mean().alias("m")]).unwrap().compute().unwrap();
+    /// assert_eq!(out.column("s").unwrap().f64().unwrap().get(0), Some(9.0));
+    /// assert_eq!(out.column("m").unwrap().f64().unwrap().get(0), Some(3.0));
+    /// ```
+    pub fn agg<E: AsRef<[Expr]>>(&self, exprs: E) -> Result<DataFrame, FrameError> {
+        self.aggregate(Vec::new(), exprs.as_ref(), 8)
+    }
+
+    /// Groups rows by the values of `keys` for an aggregation.
+    pub fn group_by<I: IntoIterator<Item = S>, S: Into<String>>(&self, keys: I) -> GroupBy {
+        GroupBy {
+            frame: self.clone(),
+            keys: keys.into_iter().map(Into::into).collect(),
+            split_every: 8,
+        }
+    }
+
+    fn aggregate(
+        &self,
+        keys: Vec<String>,
+        exprs: &[Expr],
+        split_every: usize,
+    ) -> Result<DataFrame, FrameError> {
+        let key_exprs: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
+        self.check_columns(&key_exprs)?;
+        self.check_columns(exprs)?;
+        let aggs = exprs
+            .iter()
+            .map(AggSpec::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        if aggs.is_empty() {
+            return Err(FrameError::Unsupported("an aggregation needs at least one expression".into()));
+        }
+        // Run the whole reduction on an empty frame: checks types now and yields the schema.
+        let schema = {
+            let mut g = Graph::new();
+            let probe = from_polars(
+                polars::prelude::DataFrame::empty_with_schema(&self.frame.schema),
+                1,
+            );
+            let frame = Frame {
+                schema: self.frame.schema.clone(),
+                npartitions: 1,
+                token: String::new(),
+                node: Node::Aggregate {
+                    input: probe.frame.clone(),
+                    keys: keys.clone(),
+                    aggs: aggs.clone(),
+                    split_every,
+                },
+            };
+            let out_keys = frame.lower(&None, &mut g);
+            let (out, _) = dusk_scheduler_probe(&g, &out_keys)
+                .map_err(|e| FrameError::Unsupported(format!("aggregation failed on an empty frame: {e}")))?;
+            out.schema().clone()
+        };
+        let token = Tokenizer::new("aggregate")
+            .write(&self.frame.token)
+            .write(&keys)
+            .write(&format!("{aggs:?}"))
+            .write(&split_every)
+            .finish();
+        Ok(DataFrame {
+            frame: Arc::new(Frame {
+                schema,
+                npartitions: 1,
+                node: Node::Aggregate {
+                    input: self.frame.clone(),
+                    keys,
+                    aggs,
+                    split_every,
+                },
+                token,
+            }),
+        })
+    }
+
+    /// The optimized plan, as text: what each partition task does and which columns each
+    /// source reads.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// let events = dusk_datasets::sample_dir().join("events/*.csv");
+    /// let df = dusk_collections::dataframe::read_csv(events.to_str().unwrap()).unwrap();
+    /// let plan = df.filter(col("value").gt(lit(100.0))).unwrap()
+    ///     .group_by(["user_id"]).agg([col("value").mean()]).unwrap()
+    ///     .explain();
+    /// assert!(plan.contains("read_csv"), "{plan}");
+    /// assert!(plan.contains("\"user_id\", \"value\""), "{plan}"); // only two columns are parsed
+    /// ```
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        self.frame.explain(&None, 0, &mut out);
+        out
+    }
+}
+
+/// Runs a tiny graph synchronously, in this thread: used to probe schemas on empty frames.
+/// (Collections do not depend on schedulers; this walks the graph in dependency order.)
+fn dusk_scheduler_probe(
+    graph: &Graph,
+    outputs: &[Key],
+) -> Result<(polars::prelude::DataFrame, ()), dusk_core::BoxError> {
+    let plan = dusk_core::Plan::new(graph, outputs)?;
+    let mut order: Vec<u32> = (0..plan.len() as u32).collect();
+    order.sort_by_key(|&i| plan.priority(i));
+    let mut results: Vec<Option<Data>> = vec![None; plan.len()];
+    for i in order {
+        let inputs = plan
+            .inputs(i)
+            .iter()
+            .map(|&d| results[d as usize].clone().ok_or("missing input"))
+            .collect::<Result<Vec<_>, _>>()?;
+        results[i as usize] = Some(plan.op(i).run(inputs)?);
+    }
+    let out = results[plan.outputs()[0] as usize]
+        .take()
+        .ok_or("missing output")?;
+    Ok((out.as_frame()?.clone(), ()))
+}
+
+/// A pending group-by: choose the aggregations with [`GroupBy::agg`].
+pub struct GroupBy {
+    frame: DataFrame,
+    keys: Vec<String>,
+    split_every: usize,
+}
+
+impl GroupBy {
+    /// How many partial results each combine task merges (Dask's `split_every`, default 8).
+    pub fn split_every(mut self, n: usize) -> GroupBy {
+        self.split_every = n.max(2);
+        self
+    }
+
+    /// Aggregates each group; the result has one row per group, sorted by the keys.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("k" => ["a", "b", "a"], "v" => [1, 2, 3]).unwrap(), 2);
+    /// let out = ddf.group_by(["k"]).agg([col("v").sum().alias("total"), len()]).unwrap().compute().unwrap();
+    /// assert_eq!(out.column("total").unwrap().i32().unwrap().get(0), Some(4));
+    /// ```
+    pub fn agg<E: AsRef<[Expr]>>(self, exprs: E) -> Result<DataFrame, FrameError> {
+        if self.keys.is_empty() {
+            return Err(FrameError::Unsupported("group_by needs at least one key column".into()));
+        }
+        self.frame
+            .aggregate(self.keys, exprs.as_ref(), self.split_every)
+    }
+}
+
+impl Collection for DataFrame {
+    type Output = polars::prelude::DataFrame;
+
+    fn lower(&self, graph: &mut Graph) -> Result<Vec<Key>, ComputeError> {
+        Ok(self.frame.lower(&None, graph))
+    }
+
+    fn num_outputs(&self) -> usize {
+        self.frame.npartitions
+    }
+
+    fn finalize(&self, results: Vec<Data>) -> Result<Self::Output, ComputeError> {
+        let frames = results
+            .iter()
+            .map(|d| d.as_frame().cloned())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| ComputeError::Result {
+                key: Key::new("dataframe"),
+                source,
+            })?;
+        if frames.is_empty() {
+            return Ok(polars::prelude::DataFrame::empty_with_schema(&self.frame.schema));
+        }
+        kernels::concat_frames(frames)
+            .map_err(|e| ComputeError::Lowering(Box::new(e)))
+    }
+}
