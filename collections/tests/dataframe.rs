@@ -38,8 +38,11 @@ fn eager_events() -> polars::prelude::DataFrame {
 }
 
 fn sorted(df: &polars::prelude::DataFrame, by: &[&str]) -> polars::prelude::DataFrame {
-    df.sort(by.to_vec(), SortMultipleOptions::default().with_nulls_last(true))
-        .unwrap()
+    df.sort(
+        by.to_vec(),
+        SortMultipleOptions::default().with_nulls_last(true),
+    )
+    .unwrap()
 }
 
 fn assert_frames_close(a: &polars::prelude::DataFrame, b: &polars::prelude::DataFrame) {
@@ -61,7 +64,11 @@ fn assert_frames_close(a: &polars::prelude::DataFrame, b: &polars::prelude::Data
             }
         } else {
             let xb = cb.cast(ca.dtype()).unwrap();
-            assert!(ca.equals_missing(&xb), "column {}:\n{ca:?}\n{xb:?}", ca.name());
+            assert!(
+                ca.equals_missing(&xb),
+                "column {}:\n{ca:?}\n{xb:?}",
+                ca.name()
+            );
         }
     }
 }
@@ -187,7 +194,11 @@ fn whole_frame_reductions_match_polars_with_empty_partitions() {
 
 #[test]
 fn head_reads_one_partition() {
-    let ddf = read_csv_with(&sample_glob(), CsvOptions::default().blocksize(Some(20_000))).unwrap();
+    let ddf = read_csv_with(
+        &sample_glob(),
+        CsvOptions::default().blocksize(Some(20_000)),
+    )
+    .unwrap();
     let head = ddf.head(5);
     let mut g = dusk_core::Graph::new();
     use dusk_core::Collection;
@@ -242,8 +253,7 @@ fn bad_inputs_get_clear_errors() {
     std::fs::write(d.join("a.csv"), "x,y\n1,2\n3,4\n5,6,7\n8,9\n").unwrap();
     let pattern = format!("{}/*.csv", d.display());
     let err = read_csv_with(&pattern, CsvOptions::default())
-        .err()
-        .expect("found while inferring the schema")
+        .expect_err("found while inferring the schema")
         .to_string();
     assert!(err.contains("a.csv") && err.contains(":4"), "{err}");
     // Beyond the inference sample, the error comes from the partition that holds the row.
@@ -264,25 +274,25 @@ fn bad_inputs_get_clear_errors() {
     std::fs::write(d.join("a.csv"), "x,y\n1,2\n").unwrap();
     std::fs::write(d.join("b.csv"), "x,z\n1,2\n").unwrap();
     let err = read_csv_with(&format!("{}/*.csv", d.display()), CsvOptions::default())
-        .err()
-        .expect("mismatch");
+        .expect_err("mismatch");
     assert!(matches!(err, FrameError::SchemaMismatch { .. }), "{err}");
     assert!(err.to_string().contains("b.csv") && err.to_string().contains("a.csv"));
 
     // An empty file.
     let d = temp_dir("empty");
     std::fs::write(d.join("a.csv"), "").unwrap();
-    let err = read_csv_with(&format!("{}/*.csv", d.display()), CsvOptions::default())
-        .err()
-        .expect("empty");
-    assert!(err.to_string().contains("a.csv") && err.to_string().contains("empty"), "{err}");
+    let err =
+        read_csv_with(&format!("{}/*.csv", d.display()), CsvOptions::default()).expect_err("empty");
+    assert!(
+        err.to_string().contains("a.csv") && err.to_string().contains("empty"),
+        "{err}"
+    );
 
     // An unreadable path (a directory named like a CSV file is skipped; a missing file errors).
     let err = dusk_collections::dataframe::read_csv_files(
         &[d.join("missing.csv")],
         CsvOptions::default(),
     )
-    .err()
-    .expect("missing");
+    .expect_err("missing");
     assert!(err.to_string().contains("missing.csv"), "{err}");
 }

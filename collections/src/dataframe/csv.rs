@@ -184,7 +184,8 @@ pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>, FrameError> {
 }
 
 fn is_gzip(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> FrameError + '_ {
@@ -304,7 +305,11 @@ fn reader_options(options: &CsvOptions, has_header: bool) -> CsvReadOptions {
         None
     } else {
         Some(NullValues::AllColumns(
-            options.null_values.iter().map(|s| s.as_str().into()).collect(),
+            options
+                .null_values
+                .iter()
+                .map(|s| s.as_str().into())
+                .collect(),
         ))
     };
     let separator = options.separator;
@@ -346,7 +351,14 @@ fn infer_schema(path: &Path, options: &CsvOptions) -> Result<SchemaRef, FrameErr
             let width = sample
                 .split(|&b| b == b'\n')
                 .next()
-                .map(|l| split_fields(&String::from_utf8_lossy(l), options.separator, options.quote_char).len())
+                .map(|l| {
+                    split_fields(
+                        &String::from_utf8_lossy(l),
+                        options.separator,
+                        options.quote_char,
+                    )
+                    .len()
+                })
                 .unwrap_or(0);
             locate_error(&block, 0, &sample, width, options, e)
         })?;
@@ -429,12 +441,7 @@ pub(crate) fn read_block(
     let wanted: Vec<String> = columns
         .map(|c| c.to_vec())
         .or_else(|| options.usecols.clone())
-        .unwrap_or_else(|| {
-            source_schema
-                .iter_names()
-                .map(|n| n.to_string())
-                .collect()
-        });
+        .unwrap_or_else(|| source_schema.iter_names().map(|n| n.to_string()).collect());
     let path_column = options.include_path_column.as_deref();
     let file_columns: Vec<PlSmallStr> = wanted
         .iter()
@@ -444,7 +451,12 @@ pub(crate) fn read_block(
     reader = reader.with_columns(Some(file_columns.into()));
     let mut df = if bytes.is_empty() {
         DataFrame::empty_with_schema(source_schema)
-            .select(wanted.iter().filter(|c| Some(c.as_str()) != path_column).map(|c| c.as_str()))
+            .select(
+                wanted
+                    .iter()
+                    .filter(|c| Some(c.as_str()) != path_column)
+                    .map(|c| c.as_str()),
+            )
             .map_err(|e| FrameError::polars(format!("reading {}", block.path.display()), e))?
     } else {
         match reader
@@ -452,7 +464,16 @@ pub(crate) fn read_block(
             .finish()
         {
             Ok(df) => df,
-            Err(e) => return Err(locate_error(block, offset, &bytes, source_schema.len(), options, e)),
+            Err(e) => {
+                return Err(locate_error(
+                    block,
+                    offset,
+                    &bytes,
+                    source_schema.len(),
+                    options,
+                    e,
+                ))
+            }
         }
     };
     if let Some(name) = path_column {
@@ -557,13 +578,20 @@ mod tests {
                 joined.extend(bytes);
                 start = end;
             }
-            assert_eq!(String::from_utf8(joined).unwrap(), text, "block size {size}");
+            assert_eq!(
+                String::from_utf8(joined).unwrap(),
+                text,
+                "block size {size}"
+            );
         }
     }
 
     #[test]
     fn fields_split_with_quotes() {
-        assert_eq!(split_fields("a,\"b,c\",d", b',', Some(b'"')), vec!["a", "b,c", "d"]);
+        assert_eq!(
+            split_fields("a,\"b,c\",d", b',', Some(b'"')),
+            vec!["a", "b,c", "d"]
+        );
         assert_eq!(split_fields("a;b", b';', None), vec!["a", "b"]);
     }
 }

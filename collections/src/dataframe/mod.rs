@@ -106,10 +106,14 @@ pub fn read_csv_files<P: AsRef<Path>>(
     if let Some(cols) = &source.options.usecols {
         let mut picked = Schema::default();
         for c in cols {
-            let dtype = schema.get(c.as_str()).cloned().ok_or_else(|| FrameError::ColumnNotFound {
-                column: c.clone(),
-                available: schema.iter_names().map(|n| n.to_string()).collect(),
-            })?;
+            let dtype =
+                schema
+                    .get(c.as_str())
+                    .cloned()
+                    .ok_or_else(|| FrameError::ColumnNotFound {
+                        column: c.clone(),
+                        available: schema.iter_names().map(|n| n.to_string()).collect(),
+                    })?;
             picked.with_column(c.as_str().into(), dtype);
         }
         schema = picked;
@@ -170,7 +174,11 @@ impl DataFrame {
 
     /// The column names.
     pub fn columns(&self) -> Vec<String> {
-        self.frame.schema.iter_names().map(|n| n.to_string()).collect()
+        self.frame
+            .schema
+            .iter_names()
+            .map(|n| n.to_string())
+            .collect()
     }
 
     /// The number of partitions.
@@ -361,9 +369,7 @@ impl DataFrame {
     /// ```
     pub fn head(&self, n: usize) -> DataFrame {
         let first = self.partitions(0..1.min(self.frame.npartitions));
-        first
-            .map(Step::Head(n))
-            .unwrap_or_else(|_| first.clone())
+        first.map(Step::Head(n)).unwrap_or_else(|_| first.clone())
     }
 
     /// A frame of some of this frame's partitions; the others are never computed.
@@ -422,7 +428,9 @@ impl DataFrame {
             .map(AggSpec::parse)
             .collect::<Result<Vec<_>, _>>()?;
         if aggs.is_empty() {
-            return Err(FrameError::Unsupported("an aggregation needs at least one expression".into()));
+            return Err(FrameError::Unsupported(
+                "an aggregation needs at least one expression".into(),
+            ));
         }
         // Run the whole reduction on an empty frame: checks types now and yields the schema.
         let schema = {
@@ -443,8 +451,9 @@ impl DataFrame {
                 },
             };
             let out_keys = frame.lower(&None, &mut g);
-            let (out, _) = dusk_scheduler_probe(&g, &out_keys)
-                .map_err(|e| FrameError::Unsupported(format!("aggregation failed on an empty frame: {e}")))?;
+            let (out, _) = dusk_scheduler_probe(&g, &out_keys).map_err(|e| {
+                FrameError::Unsupported(format!("aggregation failed on an empty frame: {e}"))
+            })?;
             out.schema().clone()
         };
         let token = Tokenizer::new("aggregate")
@@ -537,7 +546,9 @@ impl GroupBy {
     /// ```
     pub fn agg<E: AsRef<[Expr]>>(self, exprs: E) -> Result<DataFrame, FrameError> {
         if self.keys.is_empty() {
-            return Err(FrameError::Unsupported("group_by needs at least one key column".into()));
+            return Err(FrameError::Unsupported(
+                "group_by needs at least one key column".into(),
+            ));
         }
         self.frame
             .aggregate(self.keys, exprs.as_ref(), self.split_every)
@@ -565,9 +576,10 @@ impl Collection for DataFrame {
                 source,
             })?;
         if frames.is_empty() {
-            return Ok(polars::prelude::DataFrame::empty_with_schema(&self.frame.schema));
+            return Ok(polars::prelude::DataFrame::empty_with_schema(
+                &self.frame.schema,
+            ));
         }
-        kernels::concat_frames(frames)
-            .map_err(|e| ComputeError::Lowering(Box::new(e)))
+        kernels::concat_frames(frames).map_err(|e| ComputeError::Lowering(Box::new(e)))
     }
 }

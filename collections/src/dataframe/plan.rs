@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use dusk_core::{Graph, Key, LiteralOp, Data, Tokenizer};
+use dusk_core::{Data, Graph, Key, LiteralOp, Tokenizer};
 use polars::prelude::*;
 
 use super::agg::AggSpec;
@@ -230,9 +230,16 @@ impl Frame {
                 let mut need: BTreeSet<String> = keys.iter().cloned().collect();
                 need.extend(aggs.iter().filter_map(|a| a.column.clone()));
                 let parts = input.lower(&Some(need), graph);
-                let chunk: Vec<Expr> = aggs.iter().enumerate().flat_map(|(i, a)| a.chunk(i)).collect();
-                let combine: Vec<Expr> =
-                    aggs.iter().enumerate().flat_map(|(i, a)| a.combine(i)).collect();
+                let chunk: Vec<Expr> = aggs
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, a)| a.chunk(i))
+                    .collect();
+                let combine: Vec<Expr> = aggs
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, a)| a.combine(i))
+                    .collect();
                 let finish: Vec<Expr> = aggs.iter().enumerate().map(|(i, a)| a.finish(i)).collect();
                 let chunk_name = self.name("aggregate-chunk", &None);
                 let mut level: Vec<Key> = parts
@@ -347,7 +354,14 @@ impl Frame {
             } => {
                 let what: Vec<String> = aggs
                     .iter()
-                    .map(|a| format!("{:?}({}) as {}", a.kind, a.column.as_deref().unwrap_or("*"), a.output))
+                    .map(|a| {
+                        format!(
+                            "{:?}({}) as {}",
+                            a.kind,
+                            a.column.as_deref().unwrap_or("*"),
+                            a.output
+                        )
+                    })
                     .collect();
                 let _ = writeln!(
                     out,
