@@ -4,13 +4,17 @@
 //! lowers itself into a task graph ([`dusk_core::Collection`]) when computed:
 //!
 //! - [`dataframe`]: lazy partitioned frames on Polars, read from CSV files or memory;
-//! - [`delayed`]: lazy calls of ordinary Rust functions, for custom graphs.
+//! - [`delayed`]: lazy calls of ordinary Rust functions, for custom graphs;
+//! - [`bag`]: partitioned collections of any Rust items (text lines, JSON records), with
+//!   iterator-style operations.
 //!
 //! This crate builds graphs and never runs them: computing is the schedulers' job
 //! (`dusk_scheduler::Compute`, re-exported by the `dusk` facade's prelude).
 
+pub mod bag;
 pub mod dataframe;
 pub mod delayed;
 
+pub use bag::Bag;
 pub use dataframe::DataFrame;
 pub use delayed::Delayed;

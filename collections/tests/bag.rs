@@ -1,0 +1,511 @@
+//! Bag against std iterators on the same items, for 1, 3 and many partitions (with empty
+//! partitions), on every scheduler; text sources and sinks against the files themselves; and
+//! bad input.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dusk_collections::bag::{from_sequence, from_sequence_sized, range, read_text, Bag, ReadText};
+use dusk_scheduler::{Compute, ComputeOptions, Scheduler};
+
+/// A fresh, empty directory under the system's temporary directory.
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "dusk-bag-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn gzip(path: &Path, text: &[u8]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    enc.write_all(text).unwrap();
+    enc.finish().unwrap();
+}
+
+fn options() -> Vec<ComputeOptions> {
+    [Scheduler::Sync, Scheduler::Threads(Some(3))]
+        .into_iter()
+        .map(|s| ComputeOptions::default().scheduler(s).quiet())
+        .collect()
+}
+
+/// The items, and bags of them in 1, 3 and many partitions (more partitions than items, so
+/// some are empty), plus one built by partition size.
+fn items() -> Vec<i64> {
+    (0..200).map(|i| (i * 7919 % 263) - 100).collect()
+}
+
+fn bags() -> Vec<Bag<i64>> {
+    let xs = items();
+    vec![
+        from_sequence(xs.clone(), 1),
+        from_sequence(xs.clone(), 3),
+        from_sequence(xs.clone(), 257),
+        from_sequence_sized(xs, 17),
+        from_sequence(Vec::<i64>::new(), 4).split_every(2),
+    ]
+}
+
+fn expected(b: &Bag<i64>) -> Vec<i64> {
+    b.compute_with(&ComputeOptions::default().scheduler(Scheduler::Sync))
+        .unwrap()
+}
+
+#[test]
+fn element_wise_operations_match_iterators() {
+    for b in bags() {
+        let xs = expected(&b);
+        for o in options() {
+            let got = b.map(|x: &i64| x * 3).compute_with(&o).unwrap();
+            assert_eq!(got, xs.iter().map(|x| x * 3).collect::<Vec<_>>());
+            let got = b.filter(|x: &i64| x % 3 == 0).compute_with(&o).unwrap();
+            assert_eq!(
+                got,
+                xs.iter()
+                    .copied()
+                    .filter(|x| x % 3 == 0)
+                    .collect::<Vec<_>>()
+            );
+            let got = b
+                .flat_map(|x: &i64| vec![*x; (x.unsigned_abs() % 3) as usize])
+                .compute_with(&o)
+                .unwrap();
+            let want: Vec<i64> = xs
+                .iter()
+                .flat_map(|x| vec![*x; (x.unsigned_abs() % 3) as usize])
+                .collect();
+            assert_eq!(got, want);
+            let sizes = b
+                .map_partitions(|p: Vec<i64>| vec![p.len()])
+                .compute_with(&o)
+                .unwrap();
+            assert_eq!(sizes.len(), b.npartitions());
+            assert_eq!(sizes.iter().sum::<usize>(), xs.len());
+        }
+    }
+}
+
+#[test]
+fn reductions_match_iterators() {
+    for b in bags() {
+        let xs = expected(&b);
+        let n = xs.len() as f64;
+        for o in options() {
+            assert_eq!(b.count().compute_with(&o).unwrap(), xs.len() as u64);
+            assert_eq!(b.sum().compute_with(&o).unwrap(), xs.iter().sum::<i64>());
+            assert_eq!(b.min().compute_with(&o).unwrap(), xs.iter().min().copied());
+            assert_eq!(b.max().compute_with(&o).unwrap(), xs.iter().max().copied());
+            let folded = b.fold(0i64, |a, x: &i64| a + x * x, |a, c| a + c);
+            assert_eq!(
+                folded.compute_with(&o).unwrap(),
+                xs.iter().map(|x| x * x).sum::<i64>()
+            );
+            let longest = b.reduction(
+                |p: Vec<i64>| p.len(),
+                |ls: Vec<usize>| ls.into_iter().max().unwrap_or(0),
+            );
+            assert!(longest.compute_with(&o).unwrap() <= xs.len());
+            let mean = b.mean().compute_with(&o).unwrap();
+            let var = b.var(1).compute_with(&o).unwrap();
+            let std = b.std(0).compute_with(&o).unwrap();
+            if xs.is_empty() {
+                assert!(mean.is_nan() && var.is_nan() && std.is_nan());
+            } else {
+                let m = xs.iter().sum::<i64>() as f64 / n;
+                let ss: f64 = xs.iter().map(|&x| (x as f64 - m).powi(2)).sum();
+                assert!((mean - m).abs() < 1e-9, "{mean} vs {m}");
+                assert!((var - ss / (n - 1.0)).abs() < 1e-6);
+                assert!((std - (ss / n).sqrt()).abs() < 1e-9);
+            }
+        }
+    }
+}
+
+#[test]
+fn counting_operations_match_iterators() {
+    for b in bags() {
+        let xs = expected(&b);
+        let keyed = b.map(|x: &i64| x.rem_euclid(10));
+        let mut want: HashMap<i64, u64> = HashMap::new();
+        for x in &xs {
+            *want.entry(x.rem_euclid(10)).or_default() += 1;
+        }
+        for o in options() {
+            let got: HashMap<i64, u64> = keyed
+                .frequencies()
+                .compute_with(&o)
+                .unwrap()
+                .into_iter()
+                .collect();
+            assert_eq!(got, want);
+            let got: HashSet<i64> = keyed
+                .distinct()
+                .compute_with(&o)
+                .unwrap()
+                .into_iter()
+                .collect();
+            assert_eq!(got, want.keys().copied().collect());
+
+            let mut sorted = xs.clone();
+            sorted.sort_by(|a, b| b.cmp(a));
+            assert_eq!(
+                b.topk(5, |x: &i64| *x).compute_with(&o).unwrap(),
+                sorted[..5.min(xs.len())]
+            );
+            assert_eq!(
+                b.topk(0, |x: &i64| *x).compute_with(&o).unwrap(),
+                Vec::<i64>::new()
+            );
+            // Ties keep bag order: the first items with the largest key |x| % 5.
+            let top = b.topk(7, |x: &i64| x.abs() % 5).compute_with(&o).unwrap();
+            let mut stable = xs.clone();
+            stable.sort_by_key(|x| std::cmp::Reverse(x.abs() % 5));
+            assert_eq!(top, stable[..7.min(xs.len())]);
+
+            let sums: HashMap<i64, i64> = b
+                .foldby(
+                    |x: &i64| x.rem_euclid(4),
+                    0i64,
+                    |a, x: &i64| a + x,
+                    |a, c| a + c,
+                )
+                .compute_with(&o)
+                .unwrap()
+                .into_iter()
+                .collect();
+            let mut want_sums: HashMap<i64, i64> = HashMap::new();
+            for x in &xs {
+                *want_sums.entry(x.rem_euclid(4)).or_default() += x;
+            }
+            assert_eq!(sums, want_sums);
+
+            let groups = b
+                .groupby(|x: &i64| x.rem_euclid(4))
+                .compute_with(&o)
+                .unwrap();
+            assert_eq!(groups.len(), want_sums.len());
+            for (k, members) in groups {
+                let want: Vec<i64> = xs
+                    .iter()
+                    .copied()
+                    .filter(|x| x.rem_euclid(4) == k)
+                    .collect();
+                assert_eq!(members, want, "group {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn structural_operations_match_iterators() {
+    for b in bags() {
+        let xs = expected(&b);
+        for o in options() {
+            for n in [1, 2, 5, 300] {
+                let r = b.repartition(n);
+                assert_eq!(r.npartitions(), n);
+                assert_eq!(r.compute_with(&o).unwrap(), xs);
+            }
+            let z = b.zip(&b.map(|x: &i64| x * 2)).unwrap();
+            let want: Vec<(i64, i64)> = xs.iter().map(|&x| (x, x * 2)).collect();
+            assert_eq!(z.compute_with(&o).unwrap(), want);
+
+            let other: Vec<(i64, char)> = vec![(0, 'a'), (1, 'b'), (0, 'c'), (7, 'd')];
+            let joined = b
+                .join(
+                    other.clone(),
+                    |x: &i64| x.rem_euclid(3),
+                    |p: &(i64, char)| p.0,
+                )
+                .map(|(x, p): &(i64, (i64, char))| (*x, p.1));
+            let want: Vec<(i64, char)> = xs
+                .iter()
+                .flat_map(|&x| {
+                    other
+                        .iter()
+                        .filter(move |p| p.0 == x.rem_euclid(3))
+                        .map(move |p| (x, p.1))
+                })
+                .collect();
+            assert_eq!(joined.compute_with(&o).unwrap(), want);
+
+            for n in [0, 1, 5, 150, 1000] {
+                let got = b.take(n).compute_with(&o).unwrap();
+                assert_eq!(got, xs.iter().copied().take(n).collect::<Vec<_>>());
+            }
+        }
+    }
+}
+
+#[test]
+fn zip_reports_partitions_of_different_lengths() {
+    let a = from_sequence(vec![1, 2, 3], 2);
+    let b = a.filter(|x: &i32| *x != 2);
+    let err = a.zip(&b).unwrap().compute().unwrap_err().to_string();
+    assert!(
+        err.contains("zip: partition 1 has 2 items on the left and 1 on the right"),
+        "{err}"
+    );
+}
+
+#[test]
+fn take_reads_only_the_partitions_it_needs() {
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let b = range(10_000, 10).map(|x: &u64| {
+        SEEN.fetch_add(1, Ordering::SeqCst);
+        *x
+    });
+    assert_eq!(b.take(3).compute().unwrap(), vec![0, 1, 2]);
+    // One more item is produced than taken: that is how the stream learns it may stop.
+    assert!(
+        SEEN.load(Ordering::SeqCst) <= 4,
+        "{}",
+        SEEN.load(Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn shared_bags_compute_together() {
+    let b = range(100, 7);
+    let (n, total, first) = (b.count(), b.sum(), b.take(2)).compute().unwrap();
+    assert_eq!((n, total, first), (100, 4950, vec![0, 1]));
+    let kept = b.map(|x: &u64| x + 1).persist().unwrap();
+    assert_eq!(kept.sum().compute().unwrap(), 5050);
+}
+
+/// A text with empty lines, a CRLF line, long and short lines, and multi-byte characters.
+fn sample_text(lines: usize) -> String {
+    let mut s = String::new();
+    for i in 0..lines {
+        match i % 7 {
+            0 => s.push('\n'),
+            1 => s.push_str(&format!("crlf {i}\r\n")),
+            2 => s.push_str(&format!("{}\n", "x".repeat(i % 50))),
+            3 => s.push_str(&format!("héllo wörld {i}\n")),
+            _ => s.push_str(&format!("line {i}\n")),
+        }
+    }
+    s
+}
+
+#[test]
+fn read_text_blocks_give_back_the_file() {
+    let dir = temp_dir("blocks");
+    let text = sample_text(300);
+    let path = dir.join("a.txt");
+    std::fs::write(&path, &text).unwrap();
+    let want: Vec<String> = text.lines().map(str::to_string).collect();
+    for block in [0, 1, 2, 3, 7, 13, 64, 1000, 1 << 30] {
+        let bag = ReadText::paths([&path]).block_size(block).lines().unwrap();
+        if (1..=64).contains(&block) {
+            assert!(bag.npartitions() > 1);
+        }
+        for o in options() {
+            assert_eq!(bag.compute_with(&o).unwrap(), want, "block size {block}");
+        }
+        // Joined back with the line ends, the blocks are the file (up to CRLF normalisation).
+        let joined: String = bag
+            .compute()
+            .unwrap()
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(joined, text.replace("\r\n", "\n"));
+        let numbers = ReadText::paths([&path])
+            .block_size(block)
+            .lines_with_origin()
+            .unwrap()
+            .map(|l: &dusk_collections::bag::Line| l.number)
+            .compute()
+            .unwrap();
+        assert_eq!(numbers, (1..=want.len() as u64).collect::<Vec<_>>());
+    }
+    // A file without a final newline keeps its last line.
+    std::fs::write(dir.join("b.txt"), "one\ntwo").unwrap();
+    let bag = ReadText::paths([dir.join("b.txt")])
+        .block_size(3)
+        .lines()
+        .unwrap();
+    assert_eq!(bag.compute().unwrap(), vec!["one", "two"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn read_text_reads_gzip_and_sorts_files() {
+    let dir = temp_dir("gzip");
+    let texts: Vec<String> = (0..3).map(|i| sample_text(50 + i * 40)).collect();
+    for (i, t) in texts.iter().enumerate() {
+        // Written out of order, read in path order.
+        gzip(&dir.join(format!("part-{}.txt.gz", 2 - i)), t.as_bytes());
+    }
+    let want: Vec<String> = texts
+        .iter()
+        .rev()
+        .flat_map(|t| t.lines().map(str::to_string))
+        .collect();
+    let pattern = format!("{}/*.txt.gz", dir.display());
+    let bag = ReadText::glob(&pattern).block_size(5).lines().unwrap();
+    assert_eq!(bag.npartitions(), 3, "gzip files are not split");
+    for o in options() {
+        assert_eq!(bag.compute_with(&o).unwrap(), want);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn to_textfiles_round_trips() {
+    let dir = temp_dir("write");
+    for ext in ["txt", "txt.gz"] {
+        let b = from_sequence((0..57).map(|i| format!("item {i}")).collect::<Vec<_>>(), 12);
+        let pattern = format!("{}/{ext}/out-*.{ext}", dir.display());
+        let written = b.to_textfiles(&pattern).unwrap().compute().unwrap();
+        assert_eq!(written.len(), 12);
+        assert!(
+            written[3].ends_with(format!("out-03.{ext}")),
+            "{:?}",
+            written[3]
+        );
+        let back = read_text(&pattern).unwrap();
+        assert_eq!(back.npartitions(), 12);
+        assert_eq!(back.compute().unwrap(), b.compute().unwrap());
+    }
+    assert!(range(3, 1).to_textfiles("no-star.txt").is_err());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn malformed_json_names_file_and_line() {
+    let dir = temp_dir("json");
+    let mut text = String::new();
+    for i in 1..=40 {
+        if i == 33 {
+            text.push_str("{\"name\": \"Bob\", oops}\n");
+        } else {
+            text.push_str(&format!("{{\"name\": \"n{i}\"}}\n"));
+        }
+    }
+    std::fs::write(dir.join("plain.json"), &text).unwrap();
+    gzip(&dir.join("zipped.json.gz"), text.as_bytes());
+    for (file, block) in [
+        ("plain.json", 64),
+        ("plain.json", 0),
+        ("zipped.json.gz", 64),
+    ] {
+        let bag = ReadText::paths([dir.join(file)])
+            .block_size(block)
+            .lines_with_origin()
+            .unwrap()
+            .parse_json()
+            .pluck("name");
+        let err = bag.count().compute().unwrap_err().to_string();
+        assert!(err.contains(&format!("{file}:33: invalid JSON")), "{err}");
+    }
+    // Without origin, the partition and position are named.
+    let err = read_text(&format!("{}/plain.json", dir.display()))
+        .unwrap()
+        .parse_json()
+        .count()
+        .compute()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("item 32 of partition 0"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn missing_field_names_the_field() {
+    let b = from_sequence(
+        vec![
+            serde_json::json!({"name": "a"}),
+            serde_json::json!({"nom": "b"}),
+        ],
+        2,
+    );
+    let err = b.pluck("name").compute().unwrap_err().to_string();
+    assert!(err.contains("field `name` is missing"), "{err}");
+    assert!(err.contains(r#"{"nom":"b"}"#), "{err}");
+}
+
+#[test]
+fn corrupt_gzip_is_an_error_naming_the_file() {
+    let dir = temp_dir("corrupt");
+    let mut bytes = Vec::new();
+    {
+        let mut enc = flate2::write::GzEncoder::new(&mut bytes, flate2::Compression::fast());
+        enc.write_all(sample_text(500).as_bytes()).unwrap();
+        enc.finish().unwrap();
+    }
+    let n = bytes.len();
+    for b in &mut bytes[n / 2..n - 8] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(dir.join("bad.txt.gz"), &bytes).unwrap();
+    std::fs::write(dir.join("cut.txt.gz"), &bytes[..n / 3]).unwrap();
+    for file in ["bad.txt.gz", "cut.txt.gz"] {
+        let bag = read_text(&format!("{}/{file}", dir.display())).unwrap();
+        let err = bag.count().compute().unwrap_err().to_string();
+        assert!(err.contains(file), "{err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn glob_matching_nothing_names_the_pattern() {
+    let dir = temp_dir("empty");
+    let pattern = format!("{}/*.json.gz", dir.display());
+    let err = read_text(&pattern).unwrap_err().to_string();
+    assert!(
+        err.contains("no file matches") && err.contains(&pattern),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn seed_pipeline_matches_a_plain_loop() {
+    let pattern = format!("{}/logs/*.json.gz", dusk_datasets::sample_dir().display());
+    let top = ReadText::glob(&pattern)
+        .lines_with_origin()
+        .unwrap()
+        .parse_json()
+        .pluck("name")
+        .frequencies()
+        .topk(10, |(name, n): &(serde_json::Value, u64)| {
+            (*n, std::cmp::Reverse(name.to_string()))
+        })
+        .compute()
+        .unwrap();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dusk_datasets::sample_dir().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        let mut text = String::new();
+        let file = std::fs::File::open(f).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text).unwrap();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            *counts
+                .entry(v["name"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let mut want: Vec<(String, u64)> = counts.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    want.truncate(10);
+    let got: Vec<(String, u64)> = top
+        .into_iter()
+        .map(|(v, n)| (v.as_str().unwrap().to_string(), n))
+        .collect();
+    assert_eq!(got, want);
+}
