@@ -46,6 +46,7 @@ pub use dusk_collections as collections;
 pub use dusk_core as core;
 pub use dusk_scheduler as scheduler;
 
+pub use dusk_collections::bag;
 pub use dusk_collections::dataframe;
 pub use dusk_collections::delayed;
 pub use dusk_scheduler::config;
@@ -56,6 +57,9 @@ pub use polars;
 /// The names most programs need: `use dusk::prelude::*;`.
 pub mod prelude {
     pub use crate::visualize::Visualize;
+    pub use dusk_collections::bag::{
+        from_delayed, from_sequence, from_sequence_sized, range, read_text, Bag, ReadText,
+    };
     pub use dusk_collections::dataframe::{from_polars, read_csv, read_csv_with, CsvOptions};
     pub use dusk_collections::delayed::{apply3, apply_list, delayed, lazy, try_lazy, Delayed};
     pub use dusk_core::{Collection, ComputeError, Data, Graph, Key, Persist};

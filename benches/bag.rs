@@ -1,0 +1,92 @@
+//! The seed Bag pipeline on generated logs (16 gzipped JSON-lines files, 4 million records)
+//! beside its anchor, a plain single-threaded Rust loop doing the same work: gunzip, parse
+//! every line as JSON, count the `name` field, take the top 10.
+//!
+//! Run with `cargo bench --bench bag`. The data is generated on first use (see
+//! `dusk_datasets::bench_json`). The ratio of the two times is the speed-up dusk gets from
+//! the cores, less its per-item overhead.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use dusk::bag::Value;
+use dusk::prelude::*;
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the benchmark data directory is readable")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The anchor: one thread, no framework.
+fn plain_loop(files: &[PathBuf]) -> Vec<(String, u64)> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut line = String::new();
+    for path in files {
+        let file = std::fs::File::open(path).expect("a data file opens");
+        let mut reader =
+            std::io::BufReader::with_capacity(1 << 18, flate2::read::MultiGzDecoder::new(file));
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).expect("a line reads") == 0 {
+                break;
+            }
+            let record: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+            let name = record.get("name").expect("a name field");
+            let name = name.as_str().expect("a string name");
+            match counts.get_mut(name) {
+                Some(c) => *c += 1,
+                None => {
+                    counts.insert(name.to_string(), 1);
+                }
+            }
+        }
+    }
+    let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(10);
+    top
+}
+
+/// The seed pipeline, as in `examples/bag.rs`.
+fn dusk_pipeline(pattern: &str) -> Vec<(String, u64)> {
+    let top = ReadText::glob(pattern)
+        .lines_with_origin()
+        .expect("the glob matches")
+        .parse_json()
+        .pluck("name")
+        .frequencies()
+        .topk(10, |(name, n): &(Value, u64)| {
+            (*n, Reverse(name.as_str().unwrap_or_default().to_string()))
+        })
+        .compute_with(&ComputeOptions::default().quiet())
+        .expect("the pipeline runs");
+    top.into_iter()
+        .map(|(v, n)| (v.as_str().unwrap_or_default().to_string(), n))
+        .collect()
+}
+
+fn seed(c: &mut Criterion) {
+    let dir = dusk_datasets::bench_json().expect("benchmark data can be generated");
+    let files = files(&dir);
+    let pattern = format!("{}/*.json.gz", dir.display());
+    assert_eq!(plain_loop(&files), dusk_pipeline(&pattern), "same answer");
+
+    let mut group = c.benchmark_group(format!("bag-seed ({} files)", files.len()));
+    group.sample_size(10);
+    group.bench_function("dusk read_text.parse_json.pluck.frequencies.topk", |b| {
+        b.iter(|| dusk_pipeline(&pattern))
+    });
+    group.bench_function("plain loop (1 thread)", |b| b.iter(|| plain_loop(&files)));
+    group.finish();
+}
+
+criterion_group!(benches, seed);
+criterion_main!(benches);
