@@ -60,7 +60,9 @@ pub mod prelude {
     pub use dusk_collections::bag::{
         from_delayed, from_sequence, from_sequence_sized, range, read_text, Bag, ReadText,
     };
-    pub use dusk_collections::dataframe::{from_polars, read_csv, read_csv_with, CsvOptions};
+    pub use dusk_collections::dataframe::{
+        from_polars, read_csv, read_csv_with, read_parquet, CsvOptions,
+    };
     pub use dusk_collections::delayed::{apply3, apply_list, delayed, lazy, try_lazy, Delayed};
     pub use dusk_core::{Collection, ComputeError, Data, Graph, Key, Persist};
     pub use dusk_scheduler::{Compute, ComputeOptions, Scheduler};

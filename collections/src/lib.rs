@@ -14,6 +14,7 @@
 pub mod bag;
 pub mod dataframe;
 pub mod delayed;
+mod probe;
 
 pub use bag::Bag;
 pub use dataframe::DataFrame;

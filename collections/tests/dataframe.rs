@@ -296,3 +296,399 @@ fn bad_inputs_get_clear_errors() {
     .expect_err("missing");
     assert!(err.to_string().contains("missing.csv"), "{err}");
 }
+
+/// A frame with nulls, repeated keys and a boolean column, for the reductions below.
+fn mixed_frame(rows: usize) -> polars::prelude::DataFrame {
+    let k: Vec<Option<&str>> = (0..rows)
+        .map(|i| match i % 7 {
+            0 => None,
+            1..=3 => Some("a"),
+            4 => Some("b"),
+            _ => Some("c"),
+        })
+        .collect();
+    let x: Vec<Option<f64>> = (0..rows)
+        .map(|i| (i % 5 != 3).then(|| ((i * 37) % 101) as f64 - 20.0))
+        .collect();
+    let n: Vec<i64> = (0..rows).map(|i| ((i * 13) % 17) as i64).collect();
+    let b: Vec<Option<bool>> = (0..rows)
+        .map(|i| (i % 4 != 0).then_some(i % 9 == 0))
+        .collect();
+    df!("k" => k, "x" => x, "n" => n, "b" => b).unwrap()
+}
+
+const PARTITIONS: [usize; 4] = [1, 2, 7, 40];
+
+#[test]
+fn n_unique_any_all_match_polars_grouped_and_whole() {
+    let pdf = mixed_frame(300);
+    let aggs = || {
+        vec![
+            col("x").n_unique().alias("xu"),
+            col("n").n_unique().alias("nu"),
+            col("b").any(true).alias("any"),
+            col("b").all(true).alias("all"),
+            col("b").any(false).alias("any_kleene"),
+            col("b").all(false).alias("all_kleene"),
+        ]
+    };
+    let whole = pdf.clone().lazy().select(aggs()).collect().unwrap();
+    let grouped = sorted(
+        &pdf.clone()
+            .lazy()
+            .group_by([col("k")])
+            .agg(aggs())
+            .collect()
+            .unwrap(),
+        &["k"],
+    );
+    for n in PARTITIONS {
+        let ddf = from_polars(pdf.clone(), n);
+        let got = ddf.agg(aggs()).unwrap().compute().unwrap();
+        assert_frames_close(&got, &whole);
+        for split in [2, 8] {
+            let got = ddf
+                .group_by(["k"])
+                .split_every(split)
+                .agg(aggs())
+                .unwrap()
+                .compute()
+                .unwrap();
+            assert_frames_close(&sorted(&got, &["k"]), &grouped);
+        }
+    }
+}
+
+#[test]
+fn column_reductions_and_len_match_polars() {
+    let pdf = mixed_frame(123);
+    let numeric = [col("x"), col("n")];
+    let all = [col("k"), col("x"), col("n"), col("b")];
+    let eager = |exprs: Vec<Expr>| pdf.clone().lazy().select(exprs).collect().unwrap();
+    for n in PARTITIONS {
+        let ddf = from_polars(pdf.clone(), n);
+        assert_eq!(ddf.len().compute().unwrap(), 123);
+        let cases = [
+            (
+                ddf.sum(),
+                eager(numeric.iter().map(|c| c.clone().sum()).collect()),
+            ),
+            (
+                ddf.mean(),
+                eager(numeric.iter().map(|c| c.clone().mean()).collect()),
+            ),
+            (
+                ddf.std(),
+                eager(numeric.iter().map(|c| c.clone().std(1)).collect()),
+            ),
+            (
+                ddf.var(),
+                eager(numeric.iter().map(|c| c.clone().var(1)).collect()),
+            ),
+            (
+                ddf.min(),
+                eager(all.iter().map(|c| c.clone().min()).collect()),
+            ),
+            (
+                ddf.max(),
+                eager(all.iter().map(|c| c.clone().max()).collect()),
+            ),
+            (
+                ddf.count(),
+                eager(all.iter().map(|c| c.clone().count()).collect()),
+            ),
+            (
+                ddf.n_unique(),
+                eager(all.iter().map(|c| c.clone().n_unique()).collect()),
+            ),
+        ];
+        for (got, expected) in cases {
+            assert_frames_close(&got.unwrap().compute().unwrap(), &expected);
+        }
+    }
+    // Empty partitions (a filter that keeps nothing in most of them) and an empty frame.
+    let ddf = from_polars(pdf.clone(), 7)
+        .filter(col("n").eq(lit(3i64)))
+        .unwrap();
+    let expected = pdf
+        .clone()
+        .lazy()
+        .filter(col("n").eq(lit(3i64)))
+        .collect()
+        .unwrap();
+    assert_eq!(ddf.len().compute().unwrap(), expected.height());
+    let none = from_polars(pdf.clone(), 3)
+        .filter(col("n").lt(lit(0i64)))
+        .unwrap();
+    assert_eq!(none.len().compute().unwrap(), 0);
+}
+
+#[test]
+fn tail_reads_the_last_partition() {
+    let pdf = mixed_frame(100);
+    let ddf = from_polars(pdf.clone(), 4);
+    let tail = ddf.tail(5);
+    let mut g = dusk_core::Graph::new();
+    use dusk_core::Collection;
+    let keys = tail.lower(&mut g).unwrap();
+    assert_eq!(
+        dusk_core::cull(&g, &keys).len(),
+        2,
+        "one source and one tail task"
+    );
+    assert_frames_close(&tail.compute().unwrap(), &pdf.tail(Some(5)));
+}
+
+#[test]
+fn value_counts_and_top_rows_match_polars() {
+    let eager = eager_events();
+    let expected = eager
+        .clone()
+        .lazy()
+        .group_by([col("name")])
+        .agg([len().alias("count")])
+        .sort(
+            ["count", "name"],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .collect()
+        .unwrap();
+    for bs in [None, Some(9_000)] {
+        let ddf = read_csv_with(&sample_glob(), CsvOptions::default().blocksize(bs)).unwrap();
+        let got = ddf.value_counts("name").unwrap().compute().unwrap();
+        assert_frames_close(&got, &expected);
+
+        // nlargest / nsmallest on (value, user_id): compare the sort keys, which are unique
+        // enough in the sample that ties do not matter.
+        for (largest, n) in [(true, 10), (false, 7), (true, 0)] {
+            let top = if largest {
+                ddf.nlargest(n, &["value", "user_id"])
+            } else {
+                ddf.nsmallest(n, &["value", "user_id"])
+            }
+            .unwrap()
+            .compute()
+            .unwrap();
+            let expected = eager
+                .clone()
+                .lazy()
+                .sort(
+                    ["value", "user_id"],
+                    SortMultipleOptions::default()
+                        .with_order_descending(largest)
+                        .with_nulls_last(true),
+                )
+                .limit(n as IdxSize)
+                .select([col("value"), col("user_id")])
+                .collect()
+                .unwrap();
+            let got = top.select(["value", "user_id"]).unwrap();
+            assert_frames_close(&got, &expected);
+        }
+    }
+    assert!(from_polars(eager.clone(), 2)
+        .nlargest(3, &["nope"])
+        .is_err());
+}
+
+#[test]
+fn quantiles_and_describe_match_polars() {
+    // Small partitions: the sketches hold every value, so the answer is exact.
+    let pdf = mixed_frame(1_000);
+    let qs = [0.0, 0.1, 0.25, 0.5, 0.9, 1.0];
+    let x = pdf.column("x").unwrap().as_materialized_series().clone();
+    let exact = |q: f64| {
+        x.quantile_reduce(q, QuantileMethod::Linear)
+            .unwrap()
+            .value()
+            .extract::<f64>()
+            .unwrap()
+    };
+    for n in PARTITIONS {
+        let ddf = from_polars(pdf.clone(), n);
+        let got = ddf.quantile("x", &qs).unwrap().compute().unwrap();
+        let values: Vec<f64> = got
+            .column("x")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        for (q, v) in qs.iter().zip(&values) {
+            assert!(
+                (v - exact(*q)).abs() < 1e-9,
+                "q={q} with {n} partitions: {v} vs {}",
+                exact(*q)
+            );
+        }
+        let d = ddf.describe().compute().unwrap();
+        assert_eq!(d.get_column_names(), ["statistic", "x", "n"]);
+        let col_x: Vec<Option<f64>> = d.column("x").unwrap().f64().unwrap().iter().collect();
+        let stats = pdf
+            .clone()
+            .lazy()
+            .select([
+                col("x").count().cast(DataType::Float64),
+                col("x").mean().alias("mean"),
+                col("x").std(1).alias("std"),
+                col("x").min().alias("min"),
+                col("x").max().alias("max"),
+            ])
+            .collect()
+            .unwrap();
+        let s = |name: &str| stats.column(name).unwrap().f64().unwrap().get(0).unwrap();
+        let want = [
+            s("x"),
+            s("mean"),
+            s("std"),
+            s("min"),
+            exact(0.25),
+            exact(0.5),
+            exact(0.75),
+            s("max"),
+        ];
+        for (g, w) in col_x.iter().zip(want) {
+            assert!((g.unwrap() - w).abs() < 1e-9 * (1.0 + w.abs()), "{d}");
+        }
+    }
+    // Large partitions: approximate, within a small rank error.
+    let big: Vec<f64> = (0..100_000u64)
+        .map(|i| ((i * 7919) % 100_000) as f64)
+        .collect();
+    let got = from_polars(df!("v" => big).unwrap(), 5)
+        .quantile("v", &[0.05, 0.5, 0.95])
+        .unwrap()
+        .compute()
+        .unwrap();
+    for (q, v) in [0.05, 0.5, 0.95]
+        .iter()
+        .zip(got.column("v").unwrap().f64().unwrap().into_no_null_iter())
+    {
+        assert!((v - q * 99_999.0).abs() < 200.0, "q={q}: {v}");
+    }
+    let ddf = from_polars(pdf.clone(), 2);
+    assert!(ddf.quantile("k", &[0.5]).is_err(), "not numeric");
+    assert!(ddf.quantile("x", &[1.5]).is_err(), "outside [0, 1]");
+}
+
+#[test]
+fn csv_and_parquet_round_trips() {
+    let eager = eager_events();
+    let d = temp_dir("write");
+    for n in [1, 3, 10] {
+        let ddf = from_polars(eager.clone(), n);
+        let pattern = d.join(format!("csv{n}/part-*.csv"));
+        let paths = ddf
+            .to_csv(pattern.to_str().unwrap())
+            .unwrap()
+            .compute()
+            .unwrap();
+        assert_eq!(paths.len(), n);
+        assert!(
+            paths.windows(2).all(|w| w[0] < w[1]),
+            "paths sort in partition order"
+        );
+        let back = read_csv_with(
+            d.join(format!("csv{n}/*.csv")).to_str().unwrap(),
+            CsvOptions::default(),
+        )
+        .unwrap()
+        .compute()
+        .unwrap();
+        assert_frames_close(&back, &eager);
+
+        let pattern = d.join(format!("pq{n}/*.parquet"));
+        ddf.to_parquet(pattern.to_str().unwrap())
+            .unwrap()
+            .compute()
+            .unwrap();
+        let back = dusk_collections::dataframe::read_parquet(pattern.to_str().unwrap()).unwrap();
+        assert_eq!(back.npartitions(), n);
+        assert_frames_close(&back.compute().unwrap(), &eager);
+    }
+    // Row groups become partitions; projection and filters reach the reader.
+    let path = d.join("groups.parquet");
+    let mut df = eager.clone();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .with_row_group_size(Some(1_000))
+        .finish(&mut df)
+        .unwrap();
+    let ddf = dusk_collections::dataframe::read_parquet(path.to_str().unwrap()).unwrap();
+    assert_eq!(ddf.npartitions(), eager.height().div_ceil(1_000));
+    let q = ddf
+        .filter(col("value").gt(lit(120.0)))
+        .unwrap()
+        .group_by(["name"])
+        .agg([col("count").sum()])
+        .unwrap();
+    let plan = q.explain();
+    assert!(
+        plan.contains("read_parquet") && plan.contains("filter while reading"),
+        "{plan}"
+    );
+    assert!(plan.contains("[\"count\", \"name\", \"value\"]"), "{plan}");
+    let expected = eager
+        .clone()
+        .lazy()
+        .filter(col("value").gt(lit(120.0)))
+        .group_by([col("name")])
+        .agg([col("count").sum()])
+        .collect()
+        .unwrap();
+    assert_frames_close(
+        &sorted(&q.compute().unwrap(), &["name"]),
+        &sorted(&expected, &["name"]),
+    );
+
+    // A pattern without `*`, a glob that matches nothing, mismatched schemas, a corrupt file.
+    assert!(from_polars(eager.clone(), 2).to_csv("out.csv").is_err());
+    let err = dusk_collections::dataframe::read_parquet("no/such/*.parquet").unwrap_err();
+    assert!(err.to_string().contains("no/such/*.parquet"), "{err}");
+    let bad = temp_dir("bad-parquet");
+    from_polars(df!("a" => [1i64]).unwrap(), 1)
+        .to_parquet(bad.join("a*.parquet").to_str().unwrap())
+        .unwrap()
+        .compute()
+        .unwrap();
+    from_polars(df!("a" => ["x"]).unwrap(), 1)
+        .to_parquet(bad.join("b*.parquet").to_str().unwrap())
+        .unwrap()
+        .compute()
+        .unwrap();
+    let err = dusk_collections::dataframe::read_parquet(bad.join("*.parquet").to_str().unwrap())
+        .unwrap_err();
+    assert!(matches!(err, FrameError::SchemaMismatch { .. }), "{err}");
+    std::fs::write(bad.join("c.parquet"), b"this is not parquet").unwrap();
+    let err =
+        dusk_collections::dataframe::read_parquet_files(&[bad.join("c.parquet")]).unwrap_err();
+    assert!(err.to_string().contains("c.parquet"), "{err}");
+}
+
+#[test]
+fn filters_are_pushed_into_the_csv_reader() {
+    let ddf = read_csv_with(&sample_glob(), CsvOptions::default()).unwrap();
+    let q = ddf
+        .filter(col("value").gt(lit(110.0)))
+        .unwrap()
+        .filter(col("active").eq(lit(true)))
+        .unwrap()
+        .select([col("user_id")])
+        .unwrap();
+    let plan = q.explain();
+    assert!(plan.contains("filter while reading"), "{plan}");
+    let mut g = dusk_core::Graph::new();
+    use dusk_core::Collection;
+    let keys = q.lower(&mut g).unwrap();
+    assert_eq!(
+        g.len(),
+        2 * keys.len(),
+        "a read (with the filters) and a select per partition"
+    );
+    let expected = eager_events()
+        .lazy()
+        .filter(col("value").gt(lit(110.0)).and(col("active").eq(lit(true))))
+        .select([col("user_id")])
+        .collect()
+        .unwrap();
+    assert_frames_close(&q.compute().unwrap(), &expected);
+}

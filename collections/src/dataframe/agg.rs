@@ -28,6 +28,9 @@ pub(crate) enum AggKind {
     Std(u8),
     First,
     Last,
+    NUnique,
+    Any(bool),
+    All(bool),
 }
 
 /// One aggregation: kind, input column, output name.
@@ -44,7 +47,8 @@ impl AggSpec {
         let unsupported = || {
             FrameError::Unsupported(format!(
                 "`{expr}` is not an aggregation dusk can split across partitions; use \
-                 col(name) with sum, count, len, mean, min, max, var, std, first or last"
+                 col(name) with sum, count, len, mean, min, max, var, std, first, last, \
+                 n_unique, any or all"
             ))
         };
         let (inner, alias) = match expr {
@@ -77,6 +81,16 @@ impl AggSpec {
                 AggExpr::Std(e, ddof) => (AggKind::Std(*ddof), Some(column_of(e)?)),
                 AggExpr::First(e) => (AggKind::First, Some(column_of(e)?)),
                 AggExpr::Last(e) => (AggKind::Last, Some(column_of(e)?)),
+                AggExpr::NUnique(e) => (AggKind::NUnique, Some(column_of(e)?)),
+                _ => return Err(unsupported()),
+            },
+            Expr::Function { input, function } if input.len() == 1 => match function {
+                FunctionExpr::Boolean(BooleanFunction::Any { ignore_nulls }) => {
+                    (AggKind::Any(*ignore_nulls), Some(column_of(&input[0])?))
+                }
+                FunctionExpr::Boolean(BooleanFunction::All { ignore_nulls }) => {
+                    (AggKind::All(*ignore_nulls), Some(column_of(&input[0])?))
+                }
                 _ => return Err(unsupported()),
             },
             _ => return Err(unsupported()),
@@ -91,12 +105,22 @@ impl AggSpec {
         })
     }
 
+    /// The row count (`len()`), named `output`.
+    pub(crate) fn size(output: &str) -> AggSpec {
+        AggSpec {
+            kind: AggKind::Size,
+            column: None,
+            output: output.to_string(),
+        }
+    }
+
     fn tmp(&self, i: usize, part: &str) -> String {
         format!("__dusk_{i}_{part}")
     }
 
-    /// Expressions run on each partition.
-    pub(crate) fn chunk(&self, i: usize) -> Vec<Expr> {
+    /// Expressions run on each partition (`grouped`: inside a group-by's `agg`, where a
+    /// non-aggregating expression already yields one list per group).
+    pub(crate) fn chunk(&self, i: usize, grouped: bool) -> Vec<Expr> {
         let c = || col(self.column.clone().unwrap_or_default());
         let t = |p: &str| self.tmp(i, p);
         match self.kind {
@@ -121,11 +145,14 @@ impl AggSpec {
             }
             AggKind::First => vec![c().first().alias(t("first"))],
             AggKind::Last => vec![c().last().alias(t("last"))],
+            AggKind::NUnique => vec![implode_unless(c().unique(), grouped).alias(t("set"))],
+            AggKind::Any(ignore) => vec![c().any(ignore).alias(t("any"))],
+            AggKind::All(ignore) => vec![c().all(ignore).alias(t("all"))],
         }
     }
 
     /// Expressions that merge concatenated chunk results into one row (per group).
-    pub(crate) fn combine(&self, i: usize) -> Vec<Expr> {
+    pub(crate) fn combine(&self, i: usize, grouped: bool) -> Vec<Expr> {
         let t = |p: &str| self.tmp(i, p);
         let c = |p: &str| col(self.tmp(i, p));
         match self.kind {
@@ -159,6 +186,15 @@ impl AggSpec {
             }
             AggKind::First => vec![c("first").first().alias(t("first"))],
             AggKind::Last => vec![c("last").last().alias(t("last"))],
+            AggKind::NUnique => {
+                let values = c("set").explode(ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                });
+                vec![implode_unless(values.unique(), grouped).alias(t("set"))]
+            }
+            AggKind::Any(ignore) => vec![c("any").any(ignore).alias(t("any"))],
+            AggKind::All(ignore) => vec![c("all").all(ignore).alias(t("all"))],
         }
     }
 
@@ -188,12 +224,35 @@ impl AggSpec {
             }
             AggKind::First => c("first").alias(out),
             AggKind::Last => c("last").alias(out),
+            AggKind::NUnique => c("set").list().len().cast(DataType::UInt32).alias(out),
+            AggKind::Any(_) => c("any").alias(out),
+            AggKind::All(_) => c("all").alias(out),
         }
+    }
+}
+
+/// Outside a group-by, a per-row expression must be gathered into one list to stay one row.
+fn implode_unless(e: Expr, grouped: bool) -> Expr {
+    if grouped {
+        e
+    } else {
+        e.implode(false)
     }
 }
 
 /// Whether an expression aggregates (and therefore cannot run partition by partition).
 pub(crate) fn has_aggregation(expr: &Expr) -> bool {
-    expr.into_iter()
-        .any(|e| matches!(e, Expr::Agg(_) | Expr::Len))
+    expr.into_iter().any(|e| {
+        matches!(
+            e,
+            Expr::Agg(_)
+                | Expr::Len
+                | Expr::Function {
+                    function: FunctionExpr::Boolean(
+                        BooleanFunction::Any { .. } | BooleanFunction::All { .. }
+                    ),
+                    ..
+                }
+        )
+    })
 }

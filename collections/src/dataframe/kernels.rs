@@ -11,6 +11,9 @@ use dusk_core::{BoxError, Data, Op};
 use polars::prelude::*;
 
 use super::csv::CsvSource;
+use super::parquet::ParquetSource;
+use super::summary::{self, Summary};
+use super::write::{self, WriteTarget};
 
 type CustomFn = dyn Fn(DataFrame) -> PolarsResult<DataFrame> + Send + Sync;
 
@@ -23,7 +26,17 @@ pub(crate) enum Step {
     Rename(Vec<(String, String)>),
     Drop(Vec<String>),
     Head(usize),
+    Tail(usize),
+    Sort(SortSpec),
     Custom { name: String, f: Arc<CustomFn> },
+}
+
+/// A sort order: columns, a direction for each, where nulls go.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub(crate) struct SortSpec {
+    pub by: Vec<String>,
+    pub descending: Vec<bool>,
+    pub nulls_last: bool,
 }
 
 impl Step {
@@ -35,6 +48,8 @@ impl Step {
             Step::Rename(_) => "rename",
             Step::Drop(_) => "drop",
             Step::Head(_) => "head",
+            Step::Tail(_) => "tail",
+            Step::Sort(_) => "sort",
             Step::Custom { name, .. } => name,
         }
     }
@@ -49,6 +64,8 @@ impl fmt::Debug for Step {
             Step::Rename(p) => write!(f, "rename({p:?})"),
             Step::Drop(c) => write!(f, "drop({c:?})"),
             Step::Head(n) => write!(f, "head({n})"),
+            Step::Tail(n) => write!(f, "tail({n})"),
+            Step::Sort(s) => write!(f, "sort({:?}, descending {:?})", s.by, s.descending),
             Step::Custom { name, f: func } => {
                 write!(f, "map_partitions({name} @ {:p})", Arc::as_ptr(func))
             }
@@ -79,6 +96,14 @@ pub(crate) fn apply_steps(df: DataFrame, steps: &[Step]) -> PolarsResult<DataFra
             ),
             Step::Drop(cols) => lazy.drop(cols_selector(cols)),
             Step::Head(n) => lazy.limit(*n as IdxSize),
+            Step::Tail(n) => lazy.tail(*n as IdxSize),
+            Step::Sort(spec) => lazy.sort(
+                spec.by.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                SortMultipleOptions::default()
+                    .with_order_descending_multi(spec.descending.clone())
+                    .with_nulls_last(spec.nulls_last)
+                    .with_maintain_order(true),
+            ),
             Step::Custom { f, .. } => f(lazy.collect()?)?.lazy(),
         };
     }
@@ -108,11 +133,20 @@ fn frame(data: &Data) -> Result<DataFrame, BoxError> {
     Ok(data.as_frame()?.clone())
 }
 
-/// Reads one CSV block, keeping `columns`.
+/// Reads one CSV block, keeping `columns` and, when pushed down, the rows `predicate` keeps.
 pub(crate) struct ReadCsvOp {
     pub source: Arc<CsvSource>,
     pub block: usize,
     pub columns: Option<Vec<String>>,
+    pub predicate: Option<Expr>,
+}
+
+/// Applies a pushed-down predicate right after a partition is parsed.
+fn keep_rows(df: DataFrame, predicate: &Option<Expr>) -> PolarsResult<DataFrame> {
+    match predicate {
+        Some(p) => df.lazy().filter(p.clone()).collect(),
+        None => Ok(df),
+    }
 }
 
 impl Op for ReadCsvOp {
@@ -127,7 +161,127 @@ impl Op for ReadCsvOp {
             block,
             self.columns.as_deref(),
         )?;
-        Ok(Data::Frame(df))
+        Ok(Data::Frame(keep_rows(df, &self.predicate)?))
+    }
+}
+
+/// Reads one Parquet row group, keeping `columns` and the rows `predicate` keeps.
+pub(crate) struct ReadParquetOp {
+    pub source: Arc<ParquetSource>,
+    pub piece: usize,
+    pub columns: Option<Vec<String>>,
+    pub predicate: Option<Expr>,
+}
+
+impl Op for ReadParquetOp {
+    fn name(&self) -> &str {
+        "read-parquet"
+    }
+    fn run(&self, _inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let piece = &self.source.pieces[self.piece];
+        let df = super::parquet::read_piece(&self.source, piece, self.columns.as_deref())?;
+        Ok(Data::Frame(keep_rows(df, &self.predicate)?))
+    }
+}
+
+/// Writes one partition to its file.
+pub(crate) struct WriteOp {
+    pub target: Arc<WriteTarget>,
+    pub partition: usize,
+}
+
+impl Op for WriteOp {
+    fn name(&self) -> &str {
+        "write"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let df = frame(&inputs[0])?;
+        let path = &self.target.paths[self.partition];
+        Ok(Data::Frame(write::write_partition(
+            df,
+            self.target.format,
+            path,
+        )?))
+    }
+}
+
+/// Concatenates partitions, then runs steps on the result (one level of a `Reduce` tree).
+pub(crate) struct ConcatStepsOp {
+    pub steps: Vec<Step>,
+    pub name: String,
+}
+
+impl Op for ConcatStepsOp {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let frames = inputs.iter().map(frame).collect::<Result<Vec<_>, _>>()?;
+        Ok(Data::Frame(apply_steps(
+            concat_frames(frames)?,
+            &self.steps,
+        )?))
+    }
+}
+
+/// Summarizes numeric columns of one partition (see [`super::summary`]).
+pub(crate) struct SummarizeOp {
+    pub columns: Vec<String>,
+}
+
+impl Op for SummarizeOp {
+    fn name(&self) -> &str {
+        "summarize"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let df = frame(&inputs[0])?;
+        Ok(Data::encode(&summary::summarize(&df, &self.columns)?)?)
+    }
+}
+
+/// What the last summary task produces.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SummaryFinish {
+    /// Only merge (an inner level of the tree).
+    Merge,
+    /// The quantiles `qs` of the single summarized column.
+    Quantiles(Vec<f64>),
+    /// pandas' `describe()` table.
+    Describe,
+}
+
+/// Merges summaries; the last level turns them into a frame.
+pub(crate) struct MergeSummaryOp {
+    pub columns: Vec<String>,
+    pub finish: SummaryFinish,
+}
+
+impl Op for MergeSummaryOp {
+    fn name(&self) -> &str {
+        match self.finish {
+            SummaryFinish::Merge => "summary-merge",
+            SummaryFinish::Quantiles(_) => "quantile",
+            SummaryFinish::Describe => "describe",
+        }
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let parts = inputs
+            .iter()
+            .map(|d| d.decode::<Vec<Summary>>())
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut merged = summary::merge_all(parts);
+        if merged.len() < self.columns.len() {
+            merged.resize(self.columns.len(), Summary::default());
+        }
+        Ok(match &self.finish {
+            SummaryFinish::Merge => Data::encode(&merged)?,
+            SummaryFinish::Quantiles(qs) => {
+                Data::Frame(summary::quantile_frame(&self.columns[0], qs, &merged[0])?)
+            }
+            SummaryFinish::Describe => {
+                Data::Frame(summary::describe_frame(&self.columns, &merged)?)
+            }
+        })
     }
 }
 

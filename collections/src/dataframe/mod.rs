@@ -26,9 +26,13 @@ mod agg;
 mod csv;
 mod error;
 mod kernels;
+mod parquet;
 mod plan;
+mod scalar;
+mod summary;
+mod write;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dusk_core::{Collection, ComputeError, Data, Graph, Key, Tokenizer};
@@ -36,10 +40,12 @@ use polars::prelude::*;
 
 pub use csv::{default_blocksize, CsvOptions};
 pub use error::FrameError;
+pub use scalar::Scalar;
 
 use agg::{has_aggregation, AggSpec};
-use kernels::Step;
+use kernels::{SortSpec, Step, SummaryFinish};
 use plan::{roots, Frame, Node};
+use write::{WriteFormat, WriteTarget};
 
 /// A lazy, partitioned DataFrame.
 #[derive(Clone)]
@@ -164,6 +170,54 @@ pub fn from_polars(df: polars::prelude::DataFrame, npartitions: usize) -> DataFr
             token: tokenizer.finish(),
         }),
     }
+}
+
+/// Reads Parquet files matching a glob (sorted), one partition per row group. Only the footers
+/// are read now; the schemas of all files must agree.
+///
+/// ```
+/// use polars::prelude::*;
+/// use dusk_scheduler::Compute;
+/// let dir = std::env::temp_dir().join(format!("dusk-doc-parquet-{}", std::process::id()));
+/// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1i64, 2, 3]).unwrap(), 2);
+/// ddf.to_parquet(dir.join("part-*.parquet").to_str().unwrap()).unwrap().compute().unwrap();
+/// let back = dusk_collections::dataframe::read_parquet(dir.join("*.parquet").to_str().unwrap()).unwrap();
+/// assert_eq!(back.npartitions(), 2);
+/// assert_eq!(back.compute().unwrap().height(), 3);
+/// # std::fs::remove_dir_all(dir).ok();
+/// ```
+pub fn read_parquet(pattern: &str) -> Result<DataFrame, FrameError> {
+    read_parquet_files(&csv::expand(pattern)?)
+}
+
+/// Reads the given Parquet files, in order (see [`read_parquet`]).
+///
+/// ```
+/// let err = dusk_collections::dataframe::read_parquet_files(&["no-such-file.parquet"]).unwrap_err();
+/// assert!(err.to_string().contains("no-such-file.parquet"));
+/// ```
+pub fn read_parquet_files<P: AsRef<Path>>(paths: &[P]) -> Result<DataFrame, FrameError> {
+    let files: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
+    let mut token = Tokenizer::new("read-parquet");
+    for f in &files {
+        token.write(f);
+        if let Ok(meta) = std::fs::metadata(f) {
+            token.write(&meta.len());
+            if let Ok(modified) = meta.modified() {
+                token.write(&modified);
+            }
+        }
+    }
+    let token = token.finish();
+    let source = parquet::plan(files)?;
+    Ok(DataFrame {
+        frame: Arc::new(Frame {
+            schema: source.schema.clone(),
+            npartitions: source.pieces.len(),
+            node: Node::Parquet(Arc::new(source)),
+            token,
+        }),
+    })
 }
 
 impl DataFrame {
@@ -391,6 +445,422 @@ impl DataFrame {
         }
     }
 
+    /// A frame whose partitions another collection's tasks produce (`Bag::to_dataframe`).
+    pub(crate) fn from_external(
+        schema: SchemaRef,
+        npartitions: usize,
+        label: String,
+        token: String,
+        lower: Arc<plan::ExternalLower>,
+    ) -> DataFrame {
+        DataFrame {
+            frame: Arc::new(Frame {
+                schema,
+                npartitions,
+                node: Node::External { label, lower },
+                token,
+            }),
+        }
+    }
+
+    /// The last `n` rows of the last partition (Dask's `tail`, which reads only the last
+    /// partition).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3, 4]).unwrap(), 2);
+    /// assert_eq!(ddf.tail(1).compute().unwrap().column("a").unwrap().i32().unwrap().get(0), Some(4));
+    /// ```
+    pub fn tail(&self, n: usize) -> DataFrame {
+        let total = self.frame.npartitions;
+        let last = self.partitions(total.saturating_sub(1)..total);
+        last.map(Step::Tail(n)).unwrap_or_else(|_| last.clone())
+    }
+
+    /// The number of rows, as a lazy value (a tree reduction of partition lengths).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3]).unwrap(), 3);
+    /// assert_eq!(ddf.len().compute().unwrap(), 3);
+    /// ```
+    // A lazy frame's length is a computation, so there is no `is_empty` to go with it.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> Scalar<usize> {
+        let token = Tokenizer::new("len").write(&self.frame.token).finish();
+        let counted = DataFrame {
+            frame: Arc::new(Frame {
+                schema: Arc::new(Schema::from_iter([Field::new(
+                    "len".into(),
+                    DataType::UInt32,
+                )])),
+                npartitions: 1,
+                node: Node::Aggregate {
+                    input: self.frame.clone(),
+                    keys: Vec::new(),
+                    aggs: vec![AggSpec::size("len")],
+                    split_every: 8,
+                },
+                token,
+            }),
+        };
+        Scalar::new(counted, |df| Ok(scalar::single_u64(&df)? as usize))
+    }
+
+    /// Sums of the numeric columns, as one row (a tree reduction).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 2.0], "s" => ["x", "y"]).unwrap(), 2);
+    /// let sums = ddf.sum().unwrap().compute().unwrap();
+    /// assert_eq!(sums.get_column_names(), ["a"]);
+    /// assert_eq!(sums.column("a").unwrap().f64().unwrap().get(0), Some(3.0));
+    /// ```
+    pub fn sum(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(true, |c| col(c).sum())
+    }
+
+    /// Means of the numeric columns, as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 2.0]).unwrap(), 2);
+    /// assert_eq!(ddf.mean().unwrap().compute().unwrap().column("a").unwrap().f64().unwrap().get(0), Some(1.5));
+    /// ```
+    pub fn mean(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(true, |c| col(c).mean())
+    }
+
+    /// Minimums of every column, as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [3, 1, 2]).unwrap(), 2);
+    /// assert_eq!(ddf.min().unwrap().compute().unwrap().column("a").unwrap().i32().unwrap().get(0), Some(1));
+    /// ```
+    pub fn min(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(false, |c| col(c).min())
+    }
+
+    /// Maximums of every column, as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [3, 1, 2]).unwrap(), 2);
+    /// assert_eq!(ddf.max().unwrap().compute().unwrap().column("a").unwrap().i32().unwrap().get(0), Some(3));
+    /// ```
+    pub fn max(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(false, |c| col(c).max())
+    }
+
+    /// Non-null counts of every column, as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [Some(1), None]).unwrap(), 2);
+    /// assert_eq!(ddf.count().unwrap().compute().unwrap().column("a").unwrap().u32().unwrap().get(0), Some(1));
+    /// ```
+    pub fn count(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(false, |c| col(c).count())
+    }
+
+    /// Sample standard deviations (`ddof` 1) of the numeric columns, as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 3.0]).unwrap(), 2);
+    /// let std = ddf.std().unwrap().compute().unwrap();
+    /// assert!((std.column("a").unwrap().f64().unwrap().get(0).unwrap() - 2f64.sqrt()).abs() < 1e-12);
+    /// ```
+    pub fn std(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(true, |c| col(c).std(1))
+    }
+
+    /// Sample variances (`ddof` 1) of the numeric columns, as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 3.0]).unwrap(), 2);
+    /// assert_eq!(ddf.var().unwrap().compute().unwrap().column("a").unwrap().f64().unwrap().get(0), Some(2.0));
+    /// ```
+    pub fn var(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(true, |c| col(c).var(1))
+    }
+
+    /// Distinct-value counts of every column (a null counts as a value), as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 1, 2, 3]).unwrap(), 3);
+    /// assert_eq!(ddf.n_unique().unwrap().compute().unwrap().column("a").unwrap().u32().unwrap().get(0), Some(3));
+    /// ```
+    pub fn n_unique(&self) -> Result<DataFrame, FrameError> {
+        self.reduce_columns(false, |c| col(c).n_unique())
+    }
+
+    fn numeric_columns(&self) -> Vec<String> {
+        self.frame
+            .schema
+            .iter()
+            .filter(|(_, dtype)| dtype.is_primitive_numeric())
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    fn reduce_columns(
+        &self,
+        numeric_only: bool,
+        f: impl Fn(&str) -> Expr,
+    ) -> Result<DataFrame, FrameError> {
+        let columns = if numeric_only {
+            self.numeric_columns()
+        } else {
+            self.columns()
+        };
+        let exprs: Vec<Expr> = columns.iter().map(|c| f(c)).collect();
+        self.agg(exprs)
+    }
+
+    /// How often each value of `column` occurs: columns `column` and `count`, most frequent
+    /// first (ties by value).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("k" => ["a", "b", "a"]).unwrap(), 2);
+    /// let counts = ddf.value_counts("k").unwrap().compute().unwrap();
+    /// assert_eq!(counts.column("count").unwrap().u32().unwrap().get(0), Some(2));
+    /// ```
+    pub fn value_counts(&self, column: &str) -> Result<DataFrame, FrameError> {
+        let counted = self
+            .group_by([column])
+            .agg([polars::prelude::len().alias("count")])?;
+        counted.map(Step::Sort(SortSpec {
+            by: vec!["count".into(), column.into()],
+            descending: vec![true, false],
+            nulls_last: true,
+        }))
+    }
+
+    /// The `n` rows with the largest values of `columns` (compared in order), largest first.
+    /// Each partition keeps its own top `n`, and merges keep the top `n` of those.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [5, 1, 9, 3]).unwrap(), 3);
+    /// let top = ddf.nlargest(2, &["a"]).unwrap().compute().unwrap();
+    /// assert_eq!(top.column("a").unwrap().i32().unwrap().into_no_null_iter().collect::<Vec<_>>(), [9, 5]);
+    /// ```
+    pub fn nlargest(&self, n: usize, columns: &[&str]) -> Result<DataFrame, FrameError> {
+        self.top(n, columns, true)
+    }
+
+    /// The `n` rows with the smallest values of `columns`, smallest first.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [5, 1, 9, 3]).unwrap(), 3);
+    /// let low = ddf.nsmallest(2, &["a"]).unwrap().compute().unwrap();
+    /// assert_eq!(low.column("a").unwrap().i32().unwrap().into_no_null_iter().collect::<Vec<_>>(), [1, 3]);
+    /// ```
+    pub fn nsmallest(&self, n: usize, columns: &[&str]) -> Result<DataFrame, FrameError> {
+        self.top(n, columns, false)
+    }
+
+    fn top(&self, n: usize, columns: &[&str], largest: bool) -> Result<DataFrame, FrameError> {
+        let exprs: Vec<Expr> = columns.iter().map(|c| col(*c)).collect();
+        self.check_columns(&exprs)?;
+        if columns.is_empty() {
+            return Err(FrameError::Unsupported(
+                "nlargest / nsmallest need at least one column".into(),
+            ));
+        }
+        let steps = vec![
+            Step::Sort(SortSpec {
+                by: columns.iter().map(|c| c.to_string()).collect(),
+                descending: vec![largest; columns.len()],
+                nulls_last: true,
+            }),
+            Step::Head(n),
+        ];
+        let label = if largest { "nlargest" } else { "nsmallest" };
+        let token = Tokenizer::new(label)
+            .write(&self.frame.token)
+            .write(&format!("{steps:?}"))
+            .finish();
+        Ok(DataFrame {
+            frame: Arc::new(Frame {
+                schema: self.frame.schema.clone(),
+                npartitions: 1,
+                node: Node::Reduce {
+                    input: self.frame.clone(),
+                    steps,
+                    label,
+                    split_every: 8,
+                },
+                token,
+            }),
+        })
+    }
+
+    /// Approximate quantiles of a numeric column, as Dask's: each partition is summarized by a
+    /// sketch of its sorted values and the sketches are merged (exact while a partition has at
+    /// most a few thousand values). The result has columns `quantile` and `column`; nulls and
+    /// NaNs are skipped.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 2.0, 3.0, 4.0, 5.0]).unwrap(), 2);
+    /// let q = ddf.quantile("a", &[0.5, 0.75]).unwrap().compute().unwrap();
+    /// assert_eq!(q.column("a").unwrap().f64().unwrap().into_no_null_iter().collect::<Vec<_>>(), [3.0, 4.0]);
+    /// ```
+    pub fn quantile(&self, column: &str, qs: &[f64]) -> Result<DataFrame, FrameError> {
+        self.check_columns(&[col(column)])?;
+        if let Some(q) = qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(FrameError::Unsupported(format!(
+                "quantile {q} is outside [0, 1]"
+            )));
+        }
+        let dtype = self
+            .frame
+            .schema
+            .get(column)
+            .cloned()
+            .unwrap_or(DataType::Null);
+        if !dtype.is_primitive_numeric() {
+            return Err(FrameError::Unsupported(format!(
+                "quantile needs a numeric column; `{column}` is {dtype}"
+            )));
+        }
+        let schema = Schema::from_iter([
+            Field::new("quantile".into(), DataType::Float64),
+            Field::new(column.into(), DataType::Float64),
+        ]);
+        Ok(self.summary(
+            vec![column.to_string()],
+            SummaryFinish::Quantiles(qs.to_vec()),
+            schema,
+        ))
+    }
+
+    /// pandas' `describe()` of the numeric columns: count, mean, std, min, 25%, 50%, 75%, max
+    /// (quantiles approximate as in [`DataFrame::quantile`]); a `statistic` column names the
+    /// rows.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1.0, 2.0, 3.0], "s" => ["x", "y", "z"]).unwrap(), 2);
+    /// let d = ddf.describe().compute().unwrap();
+    /// assert_eq!(d.get_column_names(), ["statistic", "a"]);
+    /// assert_eq!(d.column("a").unwrap().f64().unwrap().get(5), Some(2.0)); // the median
+    /// ```
+    pub fn describe(&self) -> DataFrame {
+        let columns = self.numeric_columns();
+        let mut fields = vec![Field::new("statistic".into(), DataType::String)];
+        fields.extend(
+            columns
+                .iter()
+                .map(|c| Field::new(c.as_str().into(), DataType::Float64)),
+        );
+        self.summary(columns, SummaryFinish::Describe, Schema::from_iter(fields))
+    }
+
+    fn summary(&self, columns: Vec<String>, finish: SummaryFinish, schema: Schema) -> DataFrame {
+        let token = Tokenizer::new("summary")
+            .write(&self.frame.token)
+            .write(&columns)
+            .write(&format!("{finish:?}"))
+            .finish();
+        DataFrame {
+            frame: Arc::new(Frame {
+                schema: Arc::new(schema),
+                npartitions: 1,
+                node: Node::Summary {
+                    input: self.frame.clone(),
+                    columns,
+                    finish,
+                    split_every: 8,
+                },
+                token,
+            }),
+        }
+    }
+
+    /// Writes one CSV file per partition (with a header); the `*` in `pattern` becomes the
+    /// zero-padded partition number. Nothing is written until the returned value is computed;
+    /// it computes to the paths written.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let dir = std::env::temp_dir().join(format!("dusk-doc-csv-{}", std::process::id()));
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3, 4]).unwrap(), 2);
+    /// let paths = ddf.to_csv(dir.join("part-*.csv").to_str().unwrap()).unwrap().compute().unwrap();
+    /// assert_eq!(paths.len(), 2);
+    /// assert_eq!(std::fs::read_to_string(&paths[0]).unwrap(), "a\n1\n2\n");
+    /// # std::fs::remove_dir_all(dir).ok();
+    /// ```
+    pub fn to_csv(&self, pattern: &str) -> Result<Scalar<Vec<PathBuf>>, FrameError> {
+        self.write(pattern, WriteFormat::Csv)
+    }
+
+    /// Writes one Parquet file per partition (see [`DataFrame::to_csv`] for the pattern).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let dir = std::env::temp_dir().join(format!("dusk-doc-pq-{}", std::process::id()));
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3]).unwrap(), 3);
+    /// let paths = ddf.to_parquet(dir.join("*.parquet").to_str().unwrap()).unwrap().compute().unwrap();
+    /// assert_eq!(paths.len(), 3);
+    /// # std::fs::remove_dir_all(dir).ok();
+    /// ```
+    pub fn to_parquet(&self, pattern: &str) -> Result<Scalar<Vec<PathBuf>>, FrameError> {
+        self.write(pattern, WriteFormat::Parquet)
+    }
+
+    fn write(
+        &self,
+        pattern: &str,
+        format: WriteFormat,
+    ) -> Result<Scalar<Vec<PathBuf>>, FrameError> {
+        let paths = write::expand_pattern(pattern, self.frame.npartitions)?;
+        let token = Tokenizer::new("write")
+            .write(&self.frame.token)
+            .write(pattern)
+            .write(&format)
+            .finish();
+        let written = DataFrame {
+            frame: Arc::new(Frame {
+                schema: Arc::new(Schema::from_iter([Field::new(
+                    "path".into(),
+                    DataType::String,
+                )])),
+                npartitions: self.frame.npartitions,
+                node: Node::Write {
+                    input: self.frame.clone(),
+                    target: Arc::new(WriteTarget { format, paths }),
+                },
+                token,
+            }),
+        };
+        Ok(Scalar::new(written, write::written_paths))
+    }
+
     /// Aggregates the whole frame into one row: `agg([col("value").mean(), len()])`.
     ///
     /// ```
@@ -450,8 +920,10 @@ impl DataFrame {
                     split_every,
                 },
             };
-            let out_keys = frame.lower(&None, &mut g);
-            let (out, _) = dusk_scheduler_probe(&g, &out_keys).map_err(|e| {
+            let out_keys = frame.lower(&None, &mut g).map_err(|e| {
+                FrameError::Unsupported(format!("aggregation could not be planned: {e}"))
+            })?;
+            let (out, _) = probe_frame(&g, &out_keys).map_err(|e| {
                 FrameError::Unsupported(format!("aggregation failed on an empty frame: {e}"))
             })?;
             out.schema().clone()
@@ -497,28 +969,14 @@ impl DataFrame {
     }
 }
 
-/// Runs a tiny graph synchronously, in this thread: used to probe schemas on empty frames.
-/// (Collections do not depend on schedulers; this walks the graph in dependency order.)
-fn dusk_scheduler_probe(
+/// Runs a tiny graph in this thread and returns its single frame.
+fn probe_frame(
     graph: &Graph,
     outputs: &[Key],
 ) -> Result<(polars::prelude::DataFrame, ()), dusk_core::BoxError> {
-    let plan = dusk_core::Plan::new(graph, outputs)?;
-    let mut order: Vec<u32> = (0..plan.len() as u32).collect();
-    order.sort_by_key(|&i| plan.priority(i));
-    let mut results: Vec<Option<Data>> = vec![None; plan.len()];
-    for i in order {
-        let inputs = plan
-            .inputs(i)
-            .iter()
-            .map(|&d| results[d as usize].clone().ok_or("missing input"))
-            .collect::<Result<Vec<_>, _>>()?;
-        results[i as usize] = Some(plan.op(i).run(inputs)?);
-    }
-    let out = results[plan.outputs()[0] as usize]
-        .take()
-        .ok_or("missing output")?;
-    Ok((out.as_frame()?.clone(), ()))
+    let out = crate::probe::run_locally(graph, outputs)?;
+    let first = out.first().ok_or("missing output")?;
+    Ok((first.as_frame()?.clone(), ()))
 }
 
 /// A pending group-by: choose the aggregations with [`GroupBy::agg`].
@@ -559,7 +1017,7 @@ impl Collection for DataFrame {
     type Output = polars::prelude::DataFrame;
 
     fn lower(&self, graph: &mut Graph) -> Result<Vec<Key>, ComputeError> {
-        Ok(self.frame.lower(&None, graph))
+        self.frame.lower(&None, graph)
     }
 
     fn num_outputs(&self) -> usize {

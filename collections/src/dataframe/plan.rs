@@ -11,16 +11,22 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use dusk_core::{Data, Graph, Key, LiteralOp, Tokenizer};
+use dusk_core::{ComputeError, Data, Graph, Key, LiteralOp, Op, Tokenizer};
 use polars::prelude::*;
 
 use super::agg::AggSpec;
 use super::csv::CsvSource;
-use super::kernels::{AggChunkOp, AggCombineOp, ReadCsvOp, Step, StepsOp};
+use super::kernels::{
+    AggChunkOp, AggCombineOp, ConcatStepsOp, MergeSummaryOp, ReadCsvOp, ReadParquetOp, Step,
+    StepsOp, SummarizeOp, SummaryFinish, WriteOp,
+};
+use super::parquet::ParquetSource;
+use super::write::WriteTarget;
 
 /// A node of the plan.
 pub(crate) enum Node {
     Csv(Arc<CsvSource>),
+    Parquet(Arc<ParquetSource>),
     Memory(Arc<Vec<DataFrame>>),
     Map {
         input: Arc<Frame>,
@@ -36,7 +42,35 @@ pub(crate) enum Node {
         input: Arc<Frame>,
         range: std::ops::Range<usize>,
     },
+    /// Steps on each partition, then on concatenations of their results, level by level, down
+    /// to one partition (`nlargest`: sort and head at every level).
+    Reduce {
+        input: Arc<Frame>,
+        steps: Vec<Step>,
+        label: &'static str,
+        split_every: usize,
+    },
+    /// Mergeable summaries of numeric columns (`quantile`, `describe`).
+    Summary {
+        input: Arc<Frame>,
+        columns: Vec<String>,
+        finish: SummaryFinish,
+        split_every: usize,
+    },
+    /// Partitions made by another collection's tasks (a bag's `to_dataframe`).
+    External {
+        label: String,
+        lower: Arc<ExternalLower>,
+    },
+    /// One file written per partition; each partition becomes the path written.
+    Write {
+        input: Arc<Frame>,
+        target: Arc<WriteTarget>,
+    },
 }
+
+/// Adds another collection's tasks producing frames; returns one key per partition.
+pub(crate) type ExternalLower = dyn Fn(&mut Graph) -> Result<Vec<Key>, ComputeError> + Send + Sync;
 
 /// A plan node with what is known about its output.
 pub(crate) struct Frame {
@@ -110,9 +144,116 @@ fn required_before(step: &Step, required: &Required) -> Required {
                     .collect(),
             )
         }
-        Step::Drop(_) | Step::Head(_) => required.clone(),
+        Step::Drop(_) | Step::Head(_) | Step::Tail(_) => required.clone(),
+        Step::Sort(spec) => {
+            let mut need = required.clone()?;
+            need.extend(spec.by.iter().cloned());
+            Some(need)
+        }
         Step::Custom { .. } => None,
     }
+}
+
+/// Adds one task per partition: `task(i)` gives partition `i`'s op and dependencies.
+fn add_partitions<O: Op>(
+    graph: &mut Graph,
+    name: &str,
+    n: usize,
+    mut task: impl FnMut(usize) -> (O, Vec<Key>),
+) -> Vec<Key> {
+    (0..n)
+        .map(|i| {
+            let key = Key::part(name, i as u32);
+            let (op, deps) = task(i);
+            graph.add(key.clone(), op, deps);
+            key
+        })
+        .collect()
+}
+
+/// Adds a tree reduction over `level`: groups of `split_every` merged by `merge()` until one
+/// group is left, which `last` merges into the single output.
+fn add_tree<O: Op, L: Op>(
+    graph: &mut Graph,
+    name: &str,
+    mut level: Vec<Key>,
+    split_every: usize,
+    merge: impl Fn() -> O,
+    last: L,
+) -> Key {
+    let split = split_every.max(2);
+    let combine_name = format!("{name}-combine");
+    let mut depth = 0u32;
+    while level.len() > split {
+        level = level
+            .chunks(split)
+            .enumerate()
+            .map(|(j, group)| {
+                let key = Key::block(combine_name.as_str(), &[depth, j as u32]);
+                graph.add(key.clone(), merge(), group.to_vec());
+                key
+            })
+            .collect();
+        depth += 1;
+    }
+    let key = Key::part(name, 0);
+    graph.add(key.clone(), last, level);
+    key
+}
+
+/// The leading filters of a step chain, which a file source can apply while reading.
+fn pushed_predicate(base: &Frame, steps: &[Step]) -> (Option<Expr>, usize) {
+    if !matches!(base.node, Node::Csv(_) | Node::Parquet(_)) {
+        return (None, 0);
+    }
+    let mut predicate: Option<Expr> = None;
+    let mut taken = 0;
+    for step in steps {
+        let Step::Filter(p) = step else { break };
+        predicate = Some(match predicate {
+            Some(q) => q.and(p.clone()),
+            None => p.clone(),
+        });
+        taken += 1;
+    }
+    (predicate, taken)
+}
+
+/// The columns a source parses: the schema's columns that are needed, in file order (at least
+/// one: something must be parsed to know the number of rows).
+fn source_columns(schema: &Schema, required: &Required) -> Option<Vec<String>> {
+    required.as_ref().map(|need| {
+        let mut cols: Vec<String> = schema
+            .iter_names()
+            .map(|n| n.to_string())
+            .filter(|n| need.contains(n))
+            .collect();
+        if cols.is_empty() {
+            if let Some(first) = schema.iter_names().next() {
+                cols.push(first.to_string());
+            }
+        }
+        cols
+    })
+}
+
+/// The per-partition steps above `frame` (in execution order) and the node below them.
+fn step_chain(frame: &Frame) -> (Vec<&Step>, &Frame) {
+    let mut steps: Vec<&Step> = Vec::new();
+    let mut base = frame;
+    while let Node::Map { input, step } = &base.node {
+        steps.push(step);
+        base = input;
+    }
+    steps.reverse();
+    (steps, base)
+}
+
+/// The columns an aggregation reads.
+fn aggregate_needs(keys: &[String], aggs: &[AggSpec]) -> Required {
+    let mut need: BTreeSet<String> = keys.iter().cloned().collect();
+    need.extend(aggs.iter().filter_map(|a| a.column.clone()));
+    Some(need)
 }
 
 impl Frame {
@@ -125,100 +266,102 @@ impl Frame {
     }
 
     /// Adds the tasks of this node to `graph`; returns one key per partition.
-    pub(crate) fn lower(&self, required: &Required, graph: &mut Graph) -> Vec<Key> {
-        match &self.node {
+    pub(crate) fn lower(
+        &self,
+        required: &Required,
+        graph: &mut Graph,
+    ) -> Result<Vec<Key>, ComputeError> {
+        self.lower_source(required, None, graph)
+    }
+
+    /// As [`Frame::lower`], with a predicate a file source applies while reading.
+    fn lower_source(
+        &self,
+        required: &Required,
+        predicate: Option<Expr>,
+        graph: &mut Graph,
+    ) -> Result<Vec<Key>, ComputeError> {
+        let pred_token = predicate.as_ref().map(|p| p.to_string());
+        let keys = match &self.node {
             Node::Csv(source) => {
-                let columns = required.as_ref().map(|need| {
-                    let mut cols: Vec<String> = self
-                        .schema
-                        .iter_names()
-                        .map(|n| n.to_string())
-                        .filter(|n| need.contains(n))
-                        .collect();
-                    if cols.is_empty() {
-                        // Something must be parsed to know the number of rows.
-                        if let Some(first) = self.schema.iter_names().next() {
-                            cols.push(first.to_string());
-                        }
-                    }
-                    cols
-                });
-                let name = self.name("read-csv", required);
-                (0..source.blocks.len())
-                    .map(|i| {
-                        let key = Key::part(name.as_str(), i as u32);
-                        graph.add(
-                            key.clone(),
-                            ReadCsvOp {
-                                source: source.clone(),
-                                block: i,
-                                columns: columns.clone(),
-                            },
-                            vec![],
-                        );
-                        key
-                    })
-                    .collect()
+                let columns = source_columns(&self.schema, required);
+                let name = Tokenizer::new("read-csv")
+                    .write(&self.token)
+                    .write(required)
+                    .write(&pred_token)
+                    .name("read-csv");
+                add_partitions(graph, &name, source.blocks.len(), |i| {
+                    let op = ReadCsvOp {
+                        source: source.clone(),
+                        block: i,
+                        columns: columns.clone(),
+                        predicate: predicate.clone(),
+                    };
+                    (op, vec![])
+                })
+            }
+            Node::Parquet(source) => {
+                let columns = source_columns(&self.schema, required);
+                let name = Tokenizer::new("read-parquet")
+                    .write(&self.token)
+                    .write(required)
+                    .write(&pred_token)
+                    .name("read-parquet");
+                add_partitions(graph, &name, source.pieces.len(), |i| {
+                    let op = ReadParquetOp {
+                        source: source.clone(),
+                        piece: i,
+                        columns: columns.clone(),
+                        predicate: predicate.clone(),
+                    };
+                    (op, vec![])
+                })
             }
             Node::Memory(parts) => {
                 let name = self.name("from-polars", &None);
-                parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, df)| {
-                        let key = Key::part(name.as_str(), i as u32);
-                        let df = match required {
-                            Some(cols) => df
-                                .select(
-                                    df.get_column_names()
-                                        .into_iter()
-                                        .filter(|c| cols.contains(c.as_str()))
-                                        .cloned(),
-                                )
-                                .unwrap_or_else(|_| df.clone()),
-                            None => df.clone(),
-                        };
-                        graph.add(key.clone(), LiteralOp::new(Data::Frame(df)), vec![]);
-                        key
-                    })
-                    .collect()
+                add_partitions(graph, &name, parts.len(), |i| {
+                    let df = &parts[i];
+                    let df = match required {
+                        Some(cols) => df
+                            .select(
+                                df.get_column_names()
+                                    .into_iter()
+                                    .filter(|c| cols.contains(c.as_str()))
+                                    .cloned(),
+                            )
+                            .unwrap_or_else(|_| df.clone()),
+                        None => df.clone(),
+                    };
+                    (LiteralOp::new(Data::Frame(df)), vec![])
+                })
             }
             Node::Map { .. } => {
-                // Gather the run of per-partition steps down to the next other node.
-                let mut steps: Vec<&Step> = Vec::new();
-                let mut base = self;
-                while let Node::Map { input, step } = &base.node {
-                    steps.push(step);
-                    base = input;
-                }
-                steps.reverse();
+                // The run of per-partition steps down to the next other node becomes one task
+                // per partition; leading filters go into a file source's read.
+                let (steps, base) = step_chain(self);
                 let mut need = required.clone();
                 for step in steps.iter().rev() {
                     need = required_before(step, &need);
                 }
-                let inputs = base.lower(&need, graph);
-                let label = steps.last().map_or("map", |s| s.label()).to_string();
-                let name = self.name(&label, required);
                 let steps: Vec<Step> = steps.into_iter().cloned().collect();
-                inputs
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, input)| {
-                        let key = Key::part(name.as_str(), i as u32);
-                        graph.add(
-                            key.clone(),
-                            StepsOp {
-                                steps: steps.clone(),
-                                name: label.clone(),
-                            },
-                            vec![input],
-                        );
-                        key
-                    })
-                    .collect()
+                let (predicate, pushed) = pushed_predicate(base, &steps);
+                let inputs = base.lower_source(&need, predicate, graph)?;
+                let rest = steps[pushed..].to_vec();
+                if rest.is_empty() {
+                    return Ok(inputs);
+                }
+                let label = rest.last().map_or("map", |s| s.label()).to_string();
+                let name = self.name(&label, required);
+                add_partitions(graph, &name, inputs.len(), |i| {
+                    let op = StepsOp {
+                        steps: rest.clone(),
+                        name: label.clone(),
+                    };
+                    (op, vec![inputs[i].clone()])
+                })
             }
             Node::Partitions { input, range } => {
-                let keys = input.lower(required, graph);
+                let keys = input.lower(required, graph)?;
                 keys[range.start.min(keys.len())..range.end.min(keys.len())].to_vec()
             }
             Node::Aggregate {
@@ -227,88 +370,142 @@ impl Frame {
                 aggs,
                 split_every,
             } => {
-                let mut need: BTreeSet<String> = keys.iter().cloned().collect();
-                need.extend(aggs.iter().filter_map(|a| a.column.clone()));
-                let parts = input.lower(&Some(need), graph);
+                let parts = input.lower(&aggregate_needs(keys, aggs), graph)?;
+                let grouped = !keys.is_empty();
                 let chunk: Vec<Expr> = aggs
                     .iter()
                     .enumerate()
-                    .flat_map(|(i, a)| a.chunk(i))
+                    .flat_map(|(i, a)| a.chunk(i, grouped))
                     .collect();
                 let combine: Vec<Expr> = aggs
                     .iter()
                     .enumerate()
-                    .flat_map(|(i, a)| a.combine(i))
+                    .flat_map(|(i, a)| a.combine(i, grouped))
                     .collect();
                 let finish: Vec<Expr> = aggs.iter().enumerate().map(|(i, a)| a.finish(i)).collect();
                 let chunk_name = self.name("aggregate-chunk", &None);
-                let mut level: Vec<Key> = parts
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let key = Key::part(chunk_name.as_str(), i as u32);
-                        graph.add(
-                            key.clone(),
-                            AggChunkOp {
-                                keys: keys.clone(),
-                                exprs: chunk.clone(),
-                            },
-                            vec![p],
-                        );
-                        key
-                    })
-                    .collect();
-                let combine_name = self.name("aggregate-combine", &None);
-                let split = (*split_every).max(2);
-                let mut depth = 0u32;
-                while level.len() > split {
-                    level = level
-                        .chunks(split)
-                        .enumerate()
-                        .map(|(j, group)| {
-                            let key = Key::block(combine_name.as_str(), &[depth, j as u32]);
-                            graph.add(
-                                key.clone(),
-                                AggCombineOp {
-                                    keys: keys.clone(),
-                                    exprs: combine.clone(),
-                                    finish: None,
-                                },
-                                group.to_vec(),
-                            );
-                            key
-                        })
-                        .collect();
-                    depth += 1;
-                }
-                let key = Key::part(self.name("aggregate", &None), 0);
-                graph.add(
-                    key.clone(),
-                    AggCombineOp {
+                let level = add_partitions(graph, &chunk_name, parts.len(), |i| {
+                    let op = AggChunkOp {
                         keys: keys.clone(),
-                        exprs: combine,
-                        finish: Some(finish),
-                    },
-                    level,
-                );
-                vec![key]
+                        exprs: chunk.clone(),
+                    };
+                    (op, vec![parts[i].clone()])
+                });
+                let merge = || AggCombineOp {
+                    keys: keys.clone(),
+                    exprs: combine.clone(),
+                    finish: None,
+                };
+                let last = AggCombineOp {
+                    keys: keys.clone(),
+                    exprs: combine.clone(),
+                    finish: Some(finish),
+                };
+                let name = self.name("aggregate", &None);
+                vec![add_tree(graph, &name, level, *split_every, merge, last)]
             }
-        }
+            Node::Reduce {
+                input,
+                steps,
+                label,
+                split_every,
+            } => {
+                let mut need = required.clone();
+                for step in steps.iter().rev() {
+                    need = required_before(step, &need);
+                }
+                let parts = input.lower(&need, graph)?;
+                let chunk_name = self.name(&format!("{label}-chunk"), required);
+                let level = add_partitions(graph, &chunk_name, parts.len(), |i| {
+                    let op = StepsOp {
+                        steps: steps.clone(),
+                        name: format!("{label}-chunk"),
+                    };
+                    (op, vec![parts[i].clone()])
+                });
+                let merge = || ConcatStepsOp {
+                    steps: steps.clone(),
+                    name: label.to_string(),
+                };
+                let name = self.name(label, required);
+                vec![add_tree(graph, &name, level, *split_every, merge, merge())]
+            }
+            Node::Summary {
+                input,
+                columns,
+                finish,
+                split_every,
+            } => {
+                let need: BTreeSet<String> = columns.iter().cloned().collect();
+                let parts = input.lower(&Some(need), graph)?;
+                let chunk_name = self.name("summarize", &None);
+                let level = add_partitions(graph, &chunk_name, parts.len(), |i| {
+                    let op = SummarizeOp {
+                        columns: columns.clone(),
+                    };
+                    (op, vec![parts[i].clone()])
+                });
+                let merge = || MergeSummaryOp {
+                    columns: columns.clone(),
+                    finish: SummaryFinish::Merge,
+                };
+                let last = MergeSummaryOp {
+                    columns: columns.clone(),
+                    finish: finish.clone(),
+                };
+                let name = self.name("summary", &None);
+                vec![add_tree(graph, &name, level, *split_every, merge, last)]
+            }
+            Node::Write { input, target } => {
+                let parts = input.lower(&None, graph)?;
+                let name = self.name("write", &None);
+                add_partitions(graph, &name, parts.len(), |i| {
+                    let op = WriteOp {
+                        target: target.clone(),
+                        partition: i,
+                    };
+                    (op, vec![parts[i].clone()])
+                })
+            }
+            Node::External { lower, .. } => lower(graph)?,
+        };
+        Ok(keys)
     }
 
     /// The plan as an indented tree, with the columns each source reads.
     pub(crate) fn explain(&self, required: &Required, depth: usize, out: &mut String) {
+        self.explain_source(required, None, depth, out)
+    }
+
+    fn explain_source(
+        &self,
+        required: &Required,
+        predicate: Option<&Expr>,
+        depth: usize,
+        out: &mut String,
+    ) {
         let pad = "  ".repeat(depth);
         let cols = |r: &Required| match r {
             Some(c) => format!("{:?}", c.iter().collect::<Vec<_>>()),
             None => "all".to_string(),
         };
+        let filter = predicate.map_or(String::new(), |p| format!(", filter while reading: {p}"));
         match &self.node {
             Node::Csv(source) => {
                 let files: BTreeSet<_> = source.blocks.iter().map(|b| &b.path).collect();
                 let _ = writeln!(
                     out,
-                    "{pad}read_csv: {} files, {} partitions, columns {}",
+                    "{pad}read_csv: {} files, {} partitions, columns {}{filter}",
+                    files.len(),
+                    self.npartitions,
+                    cols(required)
+                );
+            }
+            Node::Parquet(source) => {
+                let files: BTreeSet<_> = source.pieces.iter().map(|p| &p.path).collect();
+                let _ = writeln!(
+                    out,
+                    "{pad}read_parquet: {} files, {} row groups, columns {}{filter}",
                     files.len(),
                     self.npartitions,
                     cols(required)
@@ -323,24 +520,25 @@ impl Frame {
                 );
             }
             Node::Map { .. } => {
-                let mut steps: Vec<&Step> = Vec::new();
-                let mut base = self;
-                while let Node::Map { input, step } = &base.node {
-                    steps.push(step);
-                    base = input;
-                }
+                let (steps, base) = step_chain(self);
                 let mut need = required.clone();
-                for step in &steps {
+                for step in steps.iter().rev() {
                     need = required_before(step, &need);
                 }
-                let chain: Vec<String> = steps.iter().rev().map(|s| format!("{s:?}")).collect();
+                let steps: Vec<Step> = steps.into_iter().cloned().collect();
+                let (predicate, pushed) = pushed_predicate(base, &steps);
+                let rest = &steps[pushed..];
+                if rest.is_empty() {
+                    return base.explain_source(&need, predicate.as_ref(), depth, out);
+                }
+                let chain: Vec<String> = rest.iter().map(|s| format!("{s:?}")).collect();
                 let _ = writeln!(
                     out,
                     "{pad}per partition (one task each, {} partitions): {}",
                     self.npartitions,
                     chain.join(" -> ")
                 );
-                base.explain(&need, depth + 1, out);
+                base.explain_source(&need, predicate.as_ref(), depth + 1, out);
             }
             Node::Partitions { input, range } => {
                 let _ = writeln!(out, "{pad}partitions {range:?} of:");
@@ -368,9 +566,50 @@ impl Frame {
                     "{pad}aggregate by {keys:?}: {} (tree reduction, split_every {split_every})",
                     what.join(", ")
                 );
-                let mut need: BTreeSet<String> = keys.iter().cloned().collect();
-                need.extend(aggs.iter().filter_map(|a| a.column.clone()));
+                input.explain(&aggregate_needs(keys, aggs), depth + 1, out);
+            }
+            Node::Reduce {
+                input,
+                steps,
+                label,
+                split_every,
+            } => {
+                let chain: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
+                let _ = writeln!(
+                    out,
+                    "{pad}{label}: {} on each partition, then on merged results (tree, split_every {split_every})",
+                    chain.join(" -> ")
+                );
+                let mut need = required.clone();
+                for step in steps.iter().rev() {
+                    need = required_before(step, &need);
+                }
+                input.explain(&need, depth + 1, out);
+            }
+            Node::Summary {
+                input,
+                columns,
+                finish,
+                split_every,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}{finish:?} of {columns:?}: mergeable summaries (tree, split_every {split_every})"
+                );
+                let need: BTreeSet<String> = columns.iter().cloned().collect();
                 input.explain(&Some(need), depth + 1, out);
+            }
+            Node::External { label, .. } => {
+                let _ = writeln!(out, "{pad}{label}: {} partitions", self.npartitions);
+            }
+            Node::Write { input, target } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}write {:?}: one file per partition ({} files)",
+                    target.format,
+                    target.paths.len()
+                );
+                input.explain(&None, depth + 1, out);
             }
         }
     }
