@@ -509,3 +509,105 @@ fn seed_pipeline_matches_a_plain_loop() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[derive(Clone, serde::Serialize)]
+struct Record {
+    user: String,
+    score: Option<f64>,
+    visits: i64,
+    admin: bool,
+}
+
+fn records(n: usize) -> Vec<Record> {
+    (0..n)
+        .map(|i| Record {
+            user: format!("u{}", i % 13),
+            score: (i % 4 != 1).then(|| i as f64 / 3.0),
+            visits: (i * 7 % 11) as i64,
+            admin: i % 5 == 0,
+        })
+        .collect()
+}
+
+#[test]
+fn to_dataframe_matches_a_polars_frame_of_the_same_items() {
+    use polars::prelude::*;
+    let items = records(101);
+    let expected = df!(
+        "user" => items.iter().map(|r| r.user.clone()).collect::<Vec<_>>(),
+        "score" => items.iter().map(|r| r.score).collect::<Vec<_>>(),
+        "visits" => items.iter().map(|r| r.visits).collect::<Vec<_>>(),
+        "admin" => items.iter().map(|r| r.admin).collect::<Vec<_>>()
+    )
+    .unwrap();
+    // 1, 3 and many partitions, some of them empty after a filter.
+    for n in [1, 3, 40] {
+        let bag = from_sequence(items.clone(), n);
+        let df = bag.to_dataframe(None).unwrap();
+        assert_eq!(df.columns(), ["user", "score", "visits", "admin"]);
+        assert_eq!(df.npartitions(), n);
+        let got = df.compute().unwrap();
+        assert!(got.equals_missing(&expected), "{got}\n{expected}");
+
+        let some = bag.filter(|r: &Record| r.visits > 8);
+        let schema = expected.schema().as_ref().clone();
+        let got = some.to_dataframe(Some(schema)).unwrap().compute().unwrap();
+        let want = expected
+            .clone()
+            .lazy()
+            .filter(col("visits").gt(lit(8i64)))
+            .collect()
+            .unwrap();
+        assert!(got.equals_missing(&want), "{got}\n{want}");
+        // And the frame is an ordinary DataFrame: group it.
+        let sums = bag
+            .to_dataframe(None)
+            .unwrap()
+            .group_by(["user"])
+            .agg([col("visits").sum()])
+            .unwrap()
+            .compute()
+            .unwrap();
+        assert_eq!(sums.height(), 13);
+    }
+    // Tuples by position, scalars as `value`.
+    let pairs = from_sequence(vec![(1i64, "a"), (2, "b"), (3, "c")], 2);
+    let got = pairs.to_dataframe(None).unwrap();
+    assert_eq!(got.columns(), ["0", "1"]);
+    assert_eq!(got.compute().unwrap().height(), 3);
+    let got = range(10, 3).to_dataframe(None).unwrap().compute().unwrap();
+    assert_eq!(got.column("value").unwrap().i64().unwrap().sum(), Some(45));
+}
+
+#[test]
+fn to_dataframe_reports_what_does_not_fit() {
+    use polars::prelude::*;
+    // A later partition disagrees with the schema inferred from the first.
+    let mixed = from_sequence(
+        vec![
+            serde_json::json!({"a": 1}),
+            serde_json::json!({"a": 2}),
+            serde_json::json!({"a": "three"}),
+        ],
+        3,
+    );
+    let df = mixed.to_dataframe(None).unwrap();
+    assert_eq!(df.schema().get("a"), Some(&DataType::Int64));
+    let err = df.compute().unwrap_err().to_string();
+    assert!(
+        err.contains("partition 2") && err.contains("`a`") && err.contains("a string"),
+        "{err}"
+    );
+    // An empty first partition cannot give a schema; mixed kinds within it neither.
+    let err = from_sequence(Vec::<i64>::new(), 1)
+        .to_dataframe(None)
+        .unwrap_err();
+    assert!(err.to_string().contains("pass one"), "{err}");
+    let err = from_sequence(
+        vec![serde_json::json!({"a": 1}), serde_json::json!({"a": true})],
+        1,
+    )
+    .to_dataframe(None)
+    .unwrap_err();
+    assert!(err.to_string().contains("mixes"), "{err}");
+}

@@ -42,6 +42,7 @@ mod shuffle;
 mod sources;
 mod stream;
 mod text;
+mod to_frame;
 
 use std::fmt;
 use std::marker::PhantomData;
