@@ -692,3 +692,279 @@ fn filters_are_pushed_into_the_csv_reader() {
         .unwrap();
     assert_frames_close(&q.compute().unwrap(), &expected);
 }
+
+/// Left rows with a skewed key (half of them `0`), nulls in the key, and a clashing column.
+fn join_sides() -> (polars::prelude::DataFrame, polars::prelude::DataFrame) {
+    let n = 400;
+    let k: Vec<Option<i64>> = (0..n)
+        .map(|i| match i {
+            i if i % 2 == 0 => Some(0),
+            i if i % 11 == 0 => None,
+            i => Some((i % 37) as i64),
+        })
+        .collect();
+    let v: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let left = df!("k" => k, "v" => v).unwrap();
+    let rk: Vec<Option<i64>> = (0..60)
+        .map(|i| if i == 7 { None } else { Some((i % 45) as i64) })
+        .collect();
+    let name: Vec<String> = (0..60).map(|i| format!("n{i}")).collect();
+    let rv: Vec<f64> = (0..60).map(|i| -(i as f64)).collect();
+    let right = df!("k" => rk, "name" => name, "v" => rv).unwrap();
+    (left, right)
+}
+
+fn sort_all(df: &polars::prelude::DataFrame) -> polars::prelude::DataFrame {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    df.sort(names, SortMultipleOptions::default().with_nulls_last(true))
+        .unwrap()
+}
+
+#[test]
+fn joins_match_polars_for_every_layout() {
+    use dusk_collections::dataframe::JoinHow;
+    let (left, right) = join_sides();
+    let polars_join = |how: JoinType| {
+        let full = how == JoinType::Full;
+        let mut args = JoinArgs::new(how).with_suffix(Some("_r".into()));
+        if full {
+            args = args.with_coalesce(JoinCoalesce::CoalesceColumns);
+        }
+        left.clone()
+            .lazy()
+            .join(right.clone().lazy(), [col("k")], [col("k")], args)
+            .collect()
+            .unwrap()
+    };
+    // Semi and anti joins from first principles: the set of right keys (nulls never match).
+    let right_keys: std::collections::HashSet<i64> = right
+        .column("k")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let matches: Vec<bool> = left
+        .column("k")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .map(|k| k.is_some_and(|k| right_keys.contains(&k)))
+        .collect();
+    let keep = |want: bool| {
+        let mask = BooleanChunked::from_iter(matches.iter().map(|m| *m == want));
+        left.filter(&mask).unwrap()
+    };
+    let cases = [
+        (JoinHow::Inner, polars_join(JoinType::Inner)),
+        (JoinHow::Left, polars_join(JoinType::Left)),
+        (JoinHow::Right, polars_join(JoinType::Right)),
+        (JoinHow::Outer, polars_join(JoinType::Full)),
+        (JoinHow::Semi, keep(true)),
+        (JoinHow::Anti, keep(false)),
+    ];
+    for (nl, nr) in [(1, 1), (3, 1), (7, 4), (4, 9), (12, 5)] {
+        let l = from_polars(left.clone(), nl);
+        let r = from_polars(right.clone(), nr);
+        for (how, expected) in &cases {
+            let joined = l.join(&r, &["k"], &["k"], *how, "_r").unwrap();
+            let plan = joined.explain();
+            let broadcast = nr <= 4
+                && matches!(
+                    how,
+                    JoinHow::Inner | JoinHow::Left | JoinHow::Semi | JoinHow::Anti
+                );
+            assert_eq!(
+                plan.contains("broadcast"),
+                broadcast,
+                "{how:?} {nl}x{nr}:\n{plan}"
+            );
+            assert_eq!(plan.contains("hash shuffle"), !broadcast, "{plan}");
+            let got = joined.compute().unwrap();
+            assert_eq!(
+                got.get_column_names(),
+                expected.get_column_names(),
+                "{how:?}"
+            );
+            assert_frames_close(&sort_all(&got), &sort_all(expected));
+        }
+    }
+    // Keys must exist on their side, and come in pairs.
+    let l = from_polars(left.clone(), 2);
+    let r = from_polars(right.clone(), 2);
+    assert!(matches!(
+        l.join(&r, &["nope"], &["k"], JoinHow::Inner, "_r"),
+        Err(FrameError::ColumnNotFound { .. })
+    ));
+    assert!(l
+        .join(&r, &["k", "v"], &["k"], JoinHow::Inner, "_r")
+        .is_err());
+    // Keys of different integer widths still meet in the same partition.
+    let r32 = from_polars(
+        right
+            .clone()
+            .lazy()
+            .with_column(col("k").cast(DataType::Int32))
+            .collect()
+            .unwrap(),
+        9,
+    );
+    let got = l.join(&r32, &["k"], &["k"], JoinHow::Outer, "_r");
+    if let Ok(joined) = got {
+        let expected = polars_join(JoinType::Full);
+        assert_eq!(joined.compute().unwrap().height(), expected.height());
+    }
+}
+
+#[test]
+fn sort_values_matches_polars_and_orders_partitions() {
+    let (left, _) = join_sides();
+    let df = left
+        .lazy()
+        .with_column((col("v") * lit(7.0) % lit(13.0)).alias("w"))
+        .collect()
+        .unwrap();
+    let cases: [(&[&str], &[bool], bool); 4] = [
+        (&["v"], &[false], true),
+        (&["k", "w"], &[true, false], true),
+        (&["k", "v"], &[false, true], false),
+        (&["w", "k"], &[true, true], true),
+    ];
+    for n in [1, 2, 7, 30] {
+        let ddf = from_polars(df.clone(), n);
+        for (by, desc, nulls_last) in cases {
+            let sorted_ddf = ddf.sort_values(by, desc, nulls_last).unwrap();
+            let expected = df
+                .sort(
+                    by.to_vec(),
+                    SortMultipleOptions::default()
+                        .with_order_descending_multi(desc.to_vec())
+                        .with_nulls_last(nulls_last)
+                        .with_maintain_order(true),
+                )
+                .unwrap();
+            assert_frames_close(&sorted_ddf.compute().unwrap(), &expected);
+        }
+    }
+    // Partition i holds values no greater than partition i + 1 (nulls last).
+    let sorted_ddf = from_polars(df.clone(), 7)
+        .sort_values(&["v"], &[false], true)
+        .unwrap();
+    let mut g = dusk_core::Graph::new();
+    use dusk_core::Collection;
+    let keys = sorted_ddf.lower(&mut g).unwrap();
+    let (parts, _) = dusk_scheduler::get(&g, &keys, &ComputeOptions::default()).unwrap();
+    let ranges: Vec<(f64, f64)> = parts
+        .iter()
+        .filter_map(|p| {
+            let v = p
+                .as_frame()
+                .unwrap()
+                .column("v")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .clone();
+            Some((v.min()?, v.max()?))
+        })
+        .collect();
+    assert!(
+        ranges.len() > 3,
+        "the rows are spread over partitions: {ranges:?}"
+    );
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "{ranges:?}");
+    // A string first column falls back to one partition, still sorted.
+    let names = df!("s" => ["b", "a", "c", "a"]).unwrap();
+    let got = from_polars(names, 3)
+        .sort_values(&["s"], &[false], true)
+        .unwrap()
+        .compute()
+        .unwrap();
+    let s: Vec<&str> = got
+        .column("s")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(s, ["a", "a", "b", "c"]);
+}
+
+#[test]
+fn drop_duplicates_repartition_concat_match_polars() {
+    use dusk_collections::dataframe::{concat, Keep};
+    let (left, _) = join_sides();
+    let df = left
+        .lazy()
+        .with_column((col("v") % lit(3.0)).alias("m"))
+        .collect()
+        .unwrap();
+    for n in [1, 3, 8] {
+        let ddf = from_polars(df.clone(), n);
+        for (subset, keep, strategy) in [
+            (Some(&["k"][..]), Keep::First, UniqueKeepStrategy::First),
+            (Some(&["k", "m"][..]), Keep::Last, UniqueKeepStrategy::Last),
+            (None, Keep::First, UniqueKeepStrategy::First),
+        ] {
+            let got = ddf
+                .drop_duplicates(subset, keep)
+                .unwrap()
+                .compute()
+                .unwrap();
+            let selector = subset.map(|s| Selector::ByName {
+                names: s.iter().map(|c| PlSmallStr::from(*c)).collect(),
+                strict: true,
+            });
+            let expected = df
+                .clone()
+                .lazy()
+                .unique_stable(selector, strategy)
+                .collect()
+                .unwrap();
+            assert_frames_close(&sort_all(&got), &sort_all(&expected));
+        }
+        for m in [1, 2, 5, 17] {
+            let re = ddf.repartition(m).unwrap();
+            assert_eq!(re.npartitions(), m);
+            assert_frames_close(&re.compute().unwrap(), &df);
+        }
+        let both = concat(&[ddf.clone(), from_polars(df.clone(), 2)]).unwrap();
+        assert_eq!(both.npartitions(), n + 2);
+        let mut expected = df.clone();
+        expected.vstack_mut(&df).unwrap();
+        assert_frames_close(&both.compute().unwrap(), &expected);
+        // A shuffle puts each key in exactly one partition.
+        let shuffled = ddf.shuffle(&["k"], 4).unwrap();
+        let mut g = dusk_core::Graph::new();
+        use dusk_core::Collection;
+        let keys = shuffled.lower(&mut g).unwrap();
+        let (parts, _) = dusk_scheduler::get(&g, &keys, &ComputeOptions::default()).unwrap();
+        let mut seen = std::collections::HashMap::new();
+        for (i, p) in parts.iter().enumerate() {
+            for k in p
+                .as_frame()
+                .unwrap()
+                .column("k")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .iter()
+            {
+                assert_eq!(
+                    *seen.entry(k).or_insert(i),
+                    i,
+                    "key {k:?} in two partitions"
+                );
+            }
+        }
+    }
+    let other = from_polars(df!("x" => [1]).unwrap(), 1);
+    assert!(concat(&[from_polars(df.clone(), 1), other]).is_err());
+}

@@ -28,7 +28,14 @@ pub(crate) enum Step {
     Head(usize),
     Tail(usize),
     Sort(SortSpec),
-    Custom { name: String, f: Arc<CustomFn> },
+    Unique {
+        subset: Vec<String>,
+        keep_last: bool,
+    },
+    Custom {
+        name: String,
+        f: Arc<CustomFn>,
+    },
 }
 
 /// A sort order: columns, a direction for each, where nulls go.
@@ -50,6 +57,7 @@ impl Step {
             Step::Head(_) => "head",
             Step::Tail(_) => "tail",
             Step::Sort(_) => "sort",
+            Step::Unique { .. } => "drop-duplicates",
             Step::Custom { name, .. } => name,
         }
     }
@@ -66,6 +74,9 @@ impl fmt::Debug for Step {
             Step::Head(n) => write!(f, "head({n})"),
             Step::Tail(n) => write!(f, "tail({n})"),
             Step::Sort(s) => write!(f, "sort({:?}, descending {:?})", s.by, s.descending),
+            Step::Unique { subset, keep_last } => {
+                write!(f, "drop_duplicates({subset:?}, keep_last {keep_last})")
+            }
             Step::Custom { name, f: func } => {
                 write!(f, "map_partitions({name} @ {:p})", Arc::as_ptr(func))
             }
@@ -103,6 +114,14 @@ pub(crate) fn apply_steps(df: DataFrame, steps: &[Step]) -> PolarsResult<DataFra
                     .with_order_descending_multi(spec.descending.clone())
                     .with_nulls_last(spec.nulls_last)
                     .with_maintain_order(true),
+            ),
+            Step::Unique { subset, keep_last } => lazy.unique_stable(
+                Some(cols_selector(subset)),
+                if *keep_last {
+                    UniqueKeepStrategy::Last
+                } else {
+                    UniqueKeepStrategy::First
+                },
             ),
             Step::Custom { f, .. } => f(lazy.collect()?)?.lazy(),
         };

@@ -25,10 +25,13 @@
 mod agg;
 mod csv;
 mod error;
+mod join;
 mod kernels;
 mod parquet;
 mod plan;
+mod reorganize;
 mod scalar;
+mod shuffle;
 mod summary;
 mod write;
 
@@ -40,6 +43,8 @@ use polars::prelude::*;
 
 pub use csv::{default_blocksize, CsvOptions};
 pub use error::FrameError;
+pub use join::{JoinHow, BROADCAST_PARTITIONS};
+pub use reorganize::{concat, Keep};
 pub use scalar::Scalar;
 
 use agg::{has_aggregation, AggSpec};

@@ -16,11 +16,13 @@ use polars::prelude::*;
 
 use super::agg::AggSpec;
 use super::csv::CsvSource;
+use super::join::{JoinHow, JoinOp};
 use super::kernels::{
     AggChunkOp, AggCombineOp, ConcatStepsOp, MergeSummaryOp, ReadCsvOp, ReadParquetOp, Step,
     StepsOp, SummarizeOp, SummaryFinish, WriteOp,
 };
 use super::parquet::ParquetSource;
+use super::shuffle::{GatherOp, HashSplitOp, RangeSplitOp, SliceOp};
 use super::write::WriteTarget;
 
 /// A node of the plan.
@@ -57,6 +59,25 @@ pub(crate) enum Node {
         finish: SummaryFinish,
         split_every: usize,
     },
+    /// Rows moved between partitions: split each input partition, gather the pieces.
+    Shuffle {
+        input: Arc<Frame>,
+        split: Split,
+    },
+    /// Partition `i` of `left` joined with partition `i` of `right` (both hash-partitioned
+    /// alike), or, when `broadcast`, with all of `right`.
+    Join {
+        left: Arc<Frame>,
+        right: Arc<Frame>,
+        spec: Arc<JoinSpec>,
+        broadcast: bool,
+    },
+    /// The partitions of several frames, one after the other.
+    Concat(Vec<Arc<Frame>>),
+    /// Neighbouring partitions concatenated (to fewer) or sliced (to more).
+    Repartition {
+        input: Arc<Frame>,
+    },
     /// Partitions made by another collection's tasks (a bag's `to_dataframe`).
     External {
         label: String,
@@ -67,6 +88,28 @@ pub(crate) enum Node {
         input: Arc<Frame>,
         target: Arc<WriteTarget>,
     },
+}
+
+/// How a shuffle assigns rows to output partitions.
+pub(crate) enum Split {
+    /// By a hash of these columns.
+    Hash(Vec<String>),
+    /// By ranges of a numeric column; `bounds` computes the boundaries (a quantile frame).
+    Range {
+        column: String,
+        descending: bool,
+        nulls_last: bool,
+        bounds: Arc<Frame>,
+    },
+}
+
+/// What a join matches and keeps.
+#[derive(Debug, Hash)]
+pub(crate) struct JoinSpec {
+    pub left_on: Vec<String>,
+    pub right_on: Vec<String>,
+    pub how: JoinHow,
+    pub suffix: String,
 }
 
 /// Adds another collection's tasks producing frames; returns one key per partition.
@@ -145,6 +188,11 @@ fn required_before(step: &Step, required: &Required) -> Required {
             )
         }
         Step::Drop(_) | Step::Head(_) | Step::Tail(_) => required.clone(),
+        Step::Unique { subset, .. } => {
+            let mut need = required.clone()?;
+            need.extend(subset.iter().cloned());
+            Some(need)
+        }
         Step::Sort(spec) => {
             let mut need = required.clone()?;
             need.extend(spec.by.iter().cloned());
@@ -318,7 +366,7 @@ impl Frame {
                 })
             }
             Node::Memory(parts) => {
-                let name = self.name("from-polars", &None);
+                let name = self.name("from-polars", required);
                 add_partitions(graph, &name, parts.len(), |i| {
                     let df = &parts[i];
                     let df = match required {
@@ -467,6 +515,96 @@ impl Frame {
                     (op, vec![parts[i].clone()])
                 })
             }
+            Node::Shuffle { input, split } => {
+                let parts = input.lower(&None, graph)?;
+                let n = self.npartitions;
+                let split_name = self.name("shuffle-split", &None);
+                let splits = match split {
+                    Split::Hash(on) => add_partitions(graph, &split_name, parts.len(), |i| {
+                        let op = HashSplitOp { on: on.clone(), n };
+                        (op, vec![parts[i].clone()])
+                    }),
+                    Split::Range {
+                        column,
+                        descending,
+                        nulls_last,
+                        bounds,
+                    } => {
+                        let bounds = bounds.lower(&None, graph)?;
+                        add_partitions(graph, &split_name, parts.len(), |i| {
+                            let op = RangeSplitOp {
+                                column: column.clone(),
+                                n,
+                                descending: *descending,
+                                nulls_last: *nulls_last,
+                            };
+                            (op, vec![parts[i].clone(), bounds[0].clone()])
+                        })
+                    }
+                };
+                let name = self.name("shuffle-gather", &None);
+                add_partitions(graph, &name, n, |j| {
+                    let op = GatherOp {
+                        index: j,
+                        schema: self.schema.clone(),
+                    };
+                    (op, splits.clone())
+                })
+            }
+            Node::Join {
+                left,
+                right,
+                spec,
+                broadcast,
+            } => {
+                let l = left.lower(&None, graph)?;
+                let r = right.lower(&None, graph)?;
+                let name = self.name("join", &None);
+                add_partitions(graph, &name, l.len(), |i| {
+                    let op = JoinOp { spec: spec.clone() };
+                    let mut deps = vec![l[i].clone()];
+                    if *broadcast {
+                        deps.extend(r.iter().cloned());
+                    } else {
+                        deps.push(r[i].clone());
+                    }
+                    (op, deps)
+                })
+            }
+            Node::Concat(inputs) => {
+                let mut keys = Vec::new();
+                for input in inputs {
+                    keys.extend(input.lower(required, graph)?);
+                }
+                keys
+            }
+            Node::Repartition { input } => {
+                let parts = input.lower(required, graph)?;
+                let (n_in, n) = (parts.len(), self.npartitions);
+                let name = self.name("repartition", required);
+                if n <= n_in {
+                    add_partitions(graph, &name, n, |j| {
+                        let group = parts[n_in * j / n..n_in * (j + 1) / n].to_vec();
+                        (SliceOp { piece: 0, of: 1 }, group)
+                    })
+                } else {
+                    // Input i is cut into the outputs [n*i/n_in, n*(i+1)/n_in).
+                    add_partitions(graph, &name, n, |j| {
+                        let i = (0..n_in)
+                            .find(|&i| j < n * (i + 1) / n_in)
+                            .unwrap_or(n_in - 1);
+                        let first = n * i / n_in;
+                        let of = n * (i + 1) / n_in - first;
+                        (
+                            SliceOp {
+                                piece: j - first,
+                                of,
+                            },
+                            vec![parts[i].clone()],
+                        )
+                    })
+                }
+            }
             Node::External { lower, .. } => lower(graph)?,
         };
         Ok(keys)
@@ -601,6 +739,60 @@ impl Frame {
             }
             Node::External { label, .. } => {
                 let _ = writeln!(out, "{pad}{label}: {} partitions", self.npartitions);
+            }
+            Node::Shuffle { input, split } => {
+                match split {
+                    Split::Hash(on) => {
+                        let _ = writeln!(
+                            out,
+                            "{pad}hash shuffle on {on:?}: {} -> {} partitions",
+                            input.npartitions, self.npartitions
+                        );
+                    }
+                    Split::Range { column, bounds, .. } => {
+                        let _ = writeln!(
+                            out,
+                            "{pad}range shuffle on {column:?}: {} -> {} partitions, boundaries from:",
+                            input.npartitions, self.npartitions
+                        );
+                        bounds.explain(&None, depth + 2, out);
+                        let _ = writeln!(out, "{pad}  of:");
+                    }
+                }
+                input.explain(&None, depth + 1, out);
+            }
+            Node::Join {
+                left,
+                right,
+                spec,
+                broadcast,
+            } => {
+                let how = if *broadcast {
+                    "broadcast join (the right side is sent whole to each left partition)"
+                } else {
+                    "partition-wise join"
+                };
+                let _ = writeln!(
+                    out,
+                    "{pad}{how}: {:?} on {:?} = {:?}",
+                    spec.how, spec.left_on, spec.right_on
+                );
+                left.explain(&None, depth + 1, out);
+                right.explain(&None, depth + 1, out);
+            }
+            Node::Concat(inputs) => {
+                let _ = writeln!(out, "{pad}concat of {} frames:", inputs.len());
+                for input in inputs {
+                    input.explain(required, depth + 1, out);
+                }
+            }
+            Node::Repartition { input } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}repartition: {} -> {} partitions",
+                    input.npartitions, self.npartitions
+                );
+                input.explain(required, depth + 1, out);
             }
             Node::Write { input, target } => {
                 let _ = writeln!(

@@ -1,0 +1,242 @@
+//! Joins: `DataFrame::join` and the kernel each join task runs.
+//!
+//! A distributed join must bring matching rows into the same task. dusk picks one of two
+//! layouts, as Dask does, and `explain()` shows which:
+//!
+//! - **broadcast** — when the right side is small (at most [`BROADCAST_PARTITIONS`]
+//!   partitions) and the join keeps only left rows or matches (`inner`, `left`, `semi`,
+//!   `anti`), every left partition is joined with the whole right side: the big side never
+//!   moves.
+//! - **hash-partitioned** — otherwise both sides are hash-shuffled on the keys into the same
+//!   number of partitions and joined partition by partition.
+//!
+//! `semi` and `anti` joins are a left join against the right side's distinct keys with a
+//! marker column, so they need no extra Polars features.
+
+use std::sync::Arc;
+
+use dusk_core::{BoxError, Data, Op, Tokenizer};
+use polars::prelude::*;
+
+use super::kernels::concat_frames;
+use super::plan::{Frame, JoinSpec, Node, Split};
+use super::{DataFrame, FrameError};
+
+/// Right sides with at most this many partitions are broadcast (for the joins that allow it).
+pub const BROADCAST_PARTITIONS: usize = 4;
+
+/// Which rows a join keeps (pandas' and Dask's `how`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JoinHow {
+    /// Rows with a match on both sides.
+    Inner,
+    /// Every left row, with the right columns where a match exists.
+    Left,
+    /// Every right row, with the left columns where a match exists.
+    Right,
+    /// Every row of both sides; the key columns are merged (pandas' `outer`).
+    Outer,
+    /// Left rows that have a match (left columns only).
+    Semi,
+    /// Left rows without a match (left columns only).
+    Anti,
+}
+
+const MARKER: &str = "__dusk_join_marker";
+
+/// Joins two frames as the spec says: the kernel of every join task, and the oracle-shaped
+/// definition of what a dusk join returns.
+pub(crate) fn join_frames(
+    left: polars::prelude::DataFrame,
+    right: polars::prelude::DataFrame,
+    spec: &JoinSpec,
+) -> PolarsResult<polars::prelude::DataFrame> {
+    let left_on: Vec<Expr> = spec.left_on.iter().map(|c| col(c.as_str())).collect();
+    let right_on: Vec<Expr> = spec.right_on.iter().map(|c| col(c.as_str())).collect();
+    let args = |how: JoinType| {
+        let full = how == JoinType::Full;
+        let args = JoinArgs::new(how).with_suffix(Some(spec.suffix.as_str().into()));
+        if full {
+            args.with_coalesce(JoinCoalesce::CoalesceColumns)
+        } else {
+            args
+        }
+    };
+    match spec.how {
+        JoinHow::Inner | JoinHow::Left | JoinHow::Right | JoinHow::Outer => {
+            let how = match spec.how {
+                JoinHow::Inner => JoinType::Inner,
+                JoinHow::Left => JoinType::Left,
+                JoinHow::Right => JoinType::Right,
+                _ => JoinType::Full,
+            };
+            left.lazy()
+                .join(right.lazy(), left_on, right_on, args(how))
+                .collect()
+        }
+        JoinHow::Semi | JoinHow::Anti => {
+            // The right side's distinct keys, renamed to the left names, with a marker.
+            let keys: Vec<Expr> = spec
+                .right_on
+                .iter()
+                .zip(&spec.left_on)
+                .map(|(r, l)| col(r.as_str()).alias(l.as_str()))
+                .collect();
+            let distinct = right
+                .lazy()
+                .select(keys)
+                .unique_stable(None, UniqueKeepStrategy::First)
+                .with_column(lit(true).alias(MARKER));
+            let matched = left
+                .lazy()
+                .join(distinct, left_on.clone(), left_on, args(JoinType::Left))
+                .filter(if spec.how == JoinHow::Semi {
+                    col(MARKER).is_not_null()
+                } else {
+                    col(MARKER).is_null()
+                });
+            matched
+                .drop(Selector::ByName {
+                    names: Arc::new([MARKER.into()]),
+                    strict: true,
+                })
+                .collect()
+        }
+    }
+}
+
+/// Joins partition 0 (left) with the concatenation of the other inputs (right).
+pub(crate) struct JoinOp {
+    pub spec: Arc<JoinSpec>,
+}
+
+impl Op for JoinOp {
+    fn name(&self) -> &str {
+        "join"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let left = inputs[0].as_frame()?.clone();
+        let rights = inputs[1..]
+            .iter()
+            .map(|d| d.as_frame().cloned())
+            .collect::<Result<Vec<_>, _>>()?;
+        let right = concat_frames(rights)?;
+        Ok(Data::Frame(join_frames(left, right, &self.spec)?))
+    }
+}
+
+impl DataFrame {
+    /// Joins with `right` where `left_on` equals `right_on` (column lists of equal length),
+    /// keeping rows as `how` says; right columns whose names clash get `suffix`. Key nulls
+    /// never match. See the module docs for how the work is laid out.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// use dusk_collections::dataframe::{from_polars, JoinHow};
+    /// let events = from_polars(df!("user" => [1, 2, 1, 3], "v" => [1.0, 2.0, 3.0, 4.0]).unwrap(), 2);
+    /// let users = from_polars(df!("user" => [1, 2], "country" => ["fr", "jp"]).unwrap(), 1);
+    /// let joined = events.join(&users, &["user"], &["user"], JoinHow::Inner, "_right").unwrap();
+    /// assert!(joined.explain().contains("broadcast"));
+    /// assert_eq!(joined.compute().unwrap().height(), 3);
+    /// ```
+    pub fn join(
+        &self,
+        right: &DataFrame,
+        left_on: &[&str],
+        right_on: &[&str],
+        how: JoinHow,
+        suffix: &str,
+    ) -> Result<DataFrame, FrameError> {
+        if left_on.is_empty() || left_on.len() != right_on.len() {
+            return Err(FrameError::Unsupported(format!(
+                "join needs as many left keys as right keys, and at least one: {left_on:?} vs \
+                 {right_on:?}"
+            )));
+        }
+        self.check_columns(&left_on.iter().map(|c| col(*c)).collect::<Vec<_>>())?;
+        right.check_columns(&right_on.iter().map(|c| col(*c)).collect::<Vec<_>>())?;
+        let spec = Arc::new(JoinSpec {
+            left_on: left_on.iter().map(|c| c.to_string()).collect(),
+            right_on: right_on.iter().map(|c| c.to_string()).collect(),
+            how,
+            suffix: suffix.to_string(),
+        });
+        // The output schema, and a type check of the keys, from a join of empty frames.
+        let schema = join_frames(
+            polars::prelude::DataFrame::empty_with_schema(&self.frame.schema),
+            polars::prelude::DataFrame::empty_with_schema(&right.frame.schema),
+            &spec,
+        )
+        .map_err(|e| FrameError::polars(format!("join on {left_on:?} = {right_on:?}"), e))?
+        .schema()
+        .clone();
+        let broadcast = right.frame.npartitions <= BROADCAST_PARTITIONS
+            && matches!(
+                how,
+                JoinHow::Inner | JoinHow::Left | JoinHow::Semi | JoinHow::Anti
+            );
+        let (left_frame, right_frame, n) = if broadcast {
+            (
+                self.frame.clone(),
+                right.frame.clone(),
+                self.frame.npartitions,
+            )
+        } else {
+            let n = self.frame.npartitions.max(right.frame.npartitions);
+            (
+                self.hash_partitioned(&spec.left_on, n).frame,
+                right.hash_partitioned(&spec.right_on, n).frame,
+                n,
+            )
+        };
+        let token = Tokenizer::new("join")
+            .write(&self.frame.token)
+            .write(&right.frame.token)
+            .write(spec.as_ref())
+            .write(&broadcast)
+            .finish();
+        Ok(DataFrame {
+            frame: Arc::new(Frame {
+                schema,
+                npartitions: n,
+                node: Node::Join {
+                    left: left_frame,
+                    right: right_frame,
+                    spec,
+                    broadcast,
+                },
+                token,
+            }),
+        })
+    }
+
+    /// This frame hash-partitioned on `on` into `n` partitions (no-op when it already is).
+    pub(crate) fn hash_partitioned(&self, on: &[String], n: usize) -> DataFrame {
+        if let Node::Shuffle {
+            split: Split::Hash(keys),
+            ..
+        } = &self.frame.node
+        {
+            if keys == on && self.frame.npartitions == n {
+                return self.clone();
+            }
+        }
+        let token = Tokenizer::new("hash-shuffle")
+            .write(&self.frame.token)
+            .write(on)
+            .write(&n)
+            .finish();
+        DataFrame {
+            frame: Arc::new(Frame {
+                schema: self.frame.schema.clone(),
+                npartitions: n,
+                node: Node::Shuffle {
+                    input: self.frame.clone(),
+                    split: Split::Hash(on.to_vec()),
+                },
+                token,
+            }),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Moving rows between partitions: hash and range splits, and the tasks that gather them.
+//!
+//! A shuffle is two layers of tasks. Each input partition is **split** into one piece per output
+//! partition — by a hash of the key columns (joins, `drop_duplicates`) or by ranges of a sort
+//! column (`sort_values`). Each output partition then **gathers** its piece from every split.
+//! Rows keep their relative order: a split preserves the order within its partition and a
+//! gather concatenates pieces in input order, so "first" and "last" still mean something
+//! afterwards.
+//!
+//! The hash is computed here, not taken from Polars' internals, so that it is stable and equal
+//! for equal keys of different integer widths (an `Int32` key on one side of a join and an
+//! `Int64` key on the other land in the same partition).
+
+use dusk_core::{BoxError, Data, Op};
+use polars::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::kernels::concat_frames;
+
+/// The pieces one split produces, one per output partition.
+type Pieces = Vec<DataFrame>;
+
+/// Mixes a 64-bit value (splitmix64's finalizer).
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// One hash per row over the key columns.
+pub(crate) fn row_hashes(df: &DataFrame, on: &[String]) -> PolarsResult<Vec<u64>> {
+    let mut hashes = vec![0x51_7c_c1_b7_27_22_0a_95u64; df.height()];
+    for name in on {
+        let column = df.column(name.as_str())?;
+        let dtype = column.dtype();
+        let combine = |h: &mut u64, v: u64| *h = mix(h.rotate_left(5) ^ v);
+        if dtype.is_integer() || dtype.is_temporal() || dtype.is_bool() {
+            let c = column.cast(&DataType::Int64)?;
+            for (h, v) in hashes.iter_mut().zip(c.i64()?.iter()) {
+                combine(h, v.map_or(u64::MAX, |v| mix(v as u64)));
+            }
+        } else if dtype.is_float() {
+            let c = column.cast(&DataType::Float64)?;
+            for (h, v) in hashes.iter_mut().zip(c.f64()?.iter()) {
+                // -0.0 equals 0.0, and every NaN is one value.
+                let bits = v.map(|v| {
+                    if v == 0.0 {
+                        0u64
+                    } else if v.is_nan() {
+                        f64::NAN.to_bits()
+                    } else {
+                        v.to_bits()
+                    }
+                });
+                combine(h, bits.map_or(u64::MAX, mix));
+            }
+        } else {
+            let c = column.cast(&DataType::String)?;
+            for (h, v) in hashes.iter_mut().zip(c.str()?.iter()) {
+                combine(h, v.map_or(u64::MAX, |s| xxh3_64(s.as_bytes())));
+            }
+        }
+    }
+    Ok(hashes)
+}
+
+/// Splits `df` into `n` frames by `bucket[row]`, keeping row order within each.
+pub(crate) fn split_by(df: &DataFrame, buckets: &[u32], n: usize) -> PolarsResult<Pieces> {
+    if n == 1 {
+        return Ok(vec![df.clone()]);
+    }
+    let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); n];
+    for (i, &b) in buckets.iter().enumerate() {
+        rows[b as usize].push(i as IdxSize);
+    }
+    rows.into_iter()
+        .map(|idx| df.take(&IdxCa::from_vec("idx".into(), idx)))
+        .collect()
+}
+
+/// Splits one partition by a hash of `on` into `n` pieces.
+pub(crate) struct HashSplitOp {
+    pub on: Vec<String>,
+    pub n: usize,
+}
+
+impl Op for HashSplitOp {
+    fn name(&self) -> &str {
+        "shuffle-split"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let df = inputs[0].as_frame()?;
+        let buckets: Vec<u32> = row_hashes(df, &self.on)?
+            .into_iter()
+            .map(|h| (h % self.n as u64) as u32)
+            .collect();
+        let pieces = split_by(df, &buckets, self.n)?;
+        let size = pieces.iter().map(|p| p.estimated_size()).sum();
+        Ok(Data::local_with_size(pieces, size))
+    }
+}
+
+/// Splits one partition by ranges of `column`: input 0 is the partition, input 1 a frame whose
+/// second column holds the `n - 1` ascending boundaries. Equal values land in the same piece;
+/// nulls go to the last piece (or the first, with `nulls_last` false).
+pub(crate) struct RangeSplitOp {
+    pub column: String,
+    pub n: usize,
+    pub descending: bool,
+    pub nulls_last: bool,
+}
+
+impl Op for RangeSplitOp {
+    fn name(&self) -> &str {
+        "sort-split"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let df = inputs[0].as_frame()?;
+        let bounds_frame = inputs[1].as_frame()?;
+        let bounds: Vec<f64> = bounds_frame
+            .columns()
+            .get(1)
+            .ok_or("the sort boundaries are missing")?
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .flatten()
+            .collect();
+        let n = self.n;
+        let values = df.column(self.column.as_str())?.cast(&DataType::Float64)?;
+        let buckets: Vec<u32> = values
+            .f64()?
+            .iter()
+            .map(|v| {
+                let ascending_bucket = match v {
+                    None => return if self.nulls_last { n - 1 } else { 0 } as u32,
+                    Some(v) if v.is_nan() => bounds.len(),
+                    Some(v) => bounds.partition_point(|b| *b < v).min(n - 1),
+                };
+                let b = if self.descending {
+                    n - 1 - ascending_bucket.min(n - 1)
+                } else {
+                    ascending_bucket
+                };
+                b as u32
+            })
+            .collect();
+        let pieces = split_by(df, &buckets, n)?;
+        let size = pieces.iter().map(|p| p.estimated_size()).sum();
+        Ok(Data::local_with_size(pieces, size))
+    }
+}
+
+/// Gathers piece `index` of every split into one partition.
+pub(crate) struct GatherOp {
+    pub index: usize,
+    pub schema: SchemaRef,
+}
+
+impl Op for GatherOp {
+    fn name(&self) -> &str {
+        "shuffle-gather"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let mut frames = Vec::with_capacity(inputs.len());
+        for d in &inputs {
+            let pieces = d.downcast_ref::<Pieces>()?;
+            let piece = pieces
+                .get(self.index)
+                .ok_or_else(|| format!("a split has no piece {}", self.index))?;
+            if piece.height() > 0 || frames.is_empty() {
+                frames.push(piece.clone());
+            }
+        }
+        if frames.is_empty() {
+            return Ok(Data::Frame(DataFrame::empty_with_schema(&self.schema)));
+        }
+        Ok(Data::Frame(concat_frames(frames)?))
+    }
+}
+
+/// Rows `[k/m, (k+1)/m)` of a partition (`repartition` to more partitions), or the
+/// concatenation of several partitions (to fewer).
+pub(crate) struct SliceOp {
+    pub piece: usize,
+    pub of: usize,
+}
+
+impl Op for SliceOp {
+    fn name(&self) -> &str {
+        "repartition"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let frames = inputs
+            .iter()
+            .map(|d| d.as_frame().cloned())
+            .collect::<Result<Vec<_>, _>>()?;
+        let df = concat_frames(frames)?;
+        if self.of <= 1 {
+            return Ok(Data::Frame(df));
+        }
+        let rows = df.height();
+        let start = rows * self.piece / self.of;
+        let end = rows * (self.piece + 1) / self.of;
+        Ok(Data::Frame(df.slice(start as i64, end - start)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_keys_of_different_widths_hash_alike() {
+        let a = df!("k" => [1i32, 2, 3, -7]).unwrap();
+        let b = df!("k" => [1i64, 2, 3, -7]).unwrap();
+        let on = vec!["k".to_string()];
+        assert_eq!(row_hashes(&a, &on).unwrap(), row_hashes(&b, &on).unwrap());
+        let s = df!("k" => ["x", "y"], "j" => [Some(1.0), None]).unwrap();
+        let both = vec!["k".to_string(), "j".to_string()];
+        let h = row_hashes(&s, &both).unwrap();
+        assert_ne!(h[0], h[1]);
+    }
+
+    #[test]
+    fn splits_keep_every_row_once_in_order() {
+        let df = df!("k" => (0..100i64).collect::<Vec<_>>()).unwrap();
+        let buckets: Vec<u32> = (0..100u32).map(|i| i % 3).collect();
+        let pieces = split_by(&df, &buckets, 3).unwrap();
+        assert_eq!(pieces.iter().map(|p| p.height()).sum::<usize>(), 100);
+        let first: Vec<i64> = pieces[1]
+            .column("k")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(first[..3], [1, 4, 7]);
+    }
+}
