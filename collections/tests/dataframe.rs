@@ -879,6 +879,23 @@ fn sort_values_matches_polars_and_orders_partitions() {
         "the rows are spread over partitions: {ranges:?}"
     );
     assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "{ranges:?}");
+    // head() after a sort is a top-n of the unsorted frame: no shuffle, whole-frame answer.
+    let top = from_polars(df.clone(), 7)
+        .sort_values(&["k", "v"], &[true, false], true)
+        .unwrap()
+        .head(25);
+    assert!(!top.explain().contains("shuffle"), "{}", top.explain());
+    let expected = df
+        .sort(
+            ["k", "v"],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false])
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
+        .unwrap()
+        .head(Some(25));
+    assert_frames_close(&top.compute().unwrap(), &expected);
     // A string first column falls back to one partition, still sorted.
     let names = df!("s" => ["b", "a", "c", "a"]).unwrap();
     let got = from_polars(names, 3)
@@ -967,4 +984,41 @@ fn drop_duplicates_repartition_concat_match_polars() {
     }
     let other = from_polars(df!("x" => [1]).unwrap(), 1);
     assert!(concat(&[from_polars(df.clone(), 1), other]).is_err());
+}
+
+#[test]
+fn group_by_split_out_spreads_groups_over_partitions() {
+    let eager = eager_events();
+    let aggs = || {
+        vec![
+            col("value").mean().alias("mean"),
+            col("value").std(1).alias("std"),
+            col("name").n_unique().alias("names"),
+            len().alias("n"),
+        ]
+    };
+    let expected = sorted(
+        &eager
+            .clone()
+            .lazy()
+            .group_by([col("user_id")])
+            .agg(aggs())
+            .collect()
+            .unwrap(),
+        &["user_id"],
+    );
+    for bs in [None, Some(9_000)] {
+        let ddf = read_csv_with(&sample_glob(), CsvOptions::default().blocksize(bs)).unwrap();
+        for split_out in [2, 5] {
+            let grouped = ddf
+                .group_by(["user_id"])
+                .split_out(split_out)
+                .agg(aggs())
+                .unwrap();
+            assert_eq!(grouped.npartitions(), split_out);
+            assert!(grouped.explain().contains("hash-partitioned"));
+            let got = grouped.compute().unwrap();
+            assert_frames_close(&sorted(&got, &["user_id"]), &expected);
+        }
+    }
 }

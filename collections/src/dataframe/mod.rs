@@ -419,7 +419,8 @@ impl DataFrame {
     }
 
     /// The first `n` rows of the first partition (Dask's `head`, which reads only what it
-    /// needs: one partition).
+    /// needs: one partition). Right after `sort_values`, the first `n` rows of the whole sorted
+    /// frame, computed as a top-n (`nsmallest`/`nlargest`) without the sort's shuffle.
     ///
     /// ```
     /// use polars::prelude::*;
@@ -427,6 +428,22 @@ impl DataFrame {
     /// assert_eq!(ddf.head(1).npartitions(), 1);
     /// ```
     pub fn head(&self, n: usize) -> DataFrame {
+        // After a sort, the first rows are a top-n of the unsorted frame: no shuffle needed,
+        // and the answer does not depend on how many rows the first partition holds.
+        if let Node::Map {
+            input,
+            step: Step::Sort(spec),
+        } = &self.frame.node
+        {
+            if let Node::Shuffle {
+                input: unsorted,
+                split: plan::Split::Range { .. },
+            } = &input.node
+            {
+                let steps = vec![Step::Sort(spec.clone()), Step::Head(n)];
+                return self.top_rows(unsorted.clone(), steps, "sort-head");
+            }
+        }
         let first = self.partitions(0..1.min(self.frame.npartitions));
         first.map(Step::Head(n)).unwrap_or_else(|_| first.clone())
     }
@@ -507,6 +524,7 @@ impl DataFrame {
                     keys: Vec::new(),
                     aggs: vec![AggSpec::size("len")],
                     split_every: 8,
+                    split_out: 1,
                 },
                 token,
             }),
@@ -701,23 +719,28 @@ impl DataFrame {
             Step::Head(n),
         ];
         let label = if largest { "nlargest" } else { "nsmallest" };
+        Ok(self.top_rows(self.frame.clone(), steps, label))
+    }
+
+    /// Sort-and-head steps run on each partition of `input` and again on merged results.
+    fn top_rows(&self, input: Arc<Frame>, steps: Vec<Step>, label: &'static str) -> DataFrame {
         let token = Tokenizer::new(label)
-            .write(&self.frame.token)
+            .write(&input.token)
             .write(&format!("{steps:?}"))
             .finish();
-        Ok(DataFrame {
+        DataFrame {
             frame: Arc::new(Frame {
                 schema: self.frame.schema.clone(),
                 npartitions: 1,
                 node: Node::Reduce {
-                    input: self.frame.clone(),
+                    input,
                     steps,
                     label,
                     split_every: 8,
                 },
                 token,
             }),
-        })
+        }
     }
 
     /// Approximate quantiles of a numeric column, as Dask's: each partition is summarized by a
@@ -877,7 +900,7 @@ impl DataFrame {
     /// assert_eq!(out.column("m").unwrap().f64().unwrap().get(0), Some(3.0));
     /// ```
     pub fn agg<E: AsRef<[Expr]>>(&self, exprs: E) -> Result<DataFrame, FrameError> {
-        self.aggregate(Vec::new(), exprs.as_ref(), 8)
+        self.aggregate(Vec::new(), exprs.as_ref(), 8, 1)
     }
 
     /// Groups rows by the values of `keys` for an aggregation.
@@ -886,6 +909,7 @@ impl DataFrame {
             frame: self.clone(),
             keys: keys.into_iter().map(Into::into).collect(),
             split_every: 8,
+            split_out: 1,
         }
     }
 
@@ -894,6 +918,7 @@ impl DataFrame {
         keys: Vec<String>,
         exprs: &[Expr],
         split_every: usize,
+        split_out: usize,
     ) -> Result<DataFrame, FrameError> {
         let key_exprs: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
         self.check_columns(&key_exprs)?;
@@ -923,6 +948,7 @@ impl DataFrame {
                     keys: keys.clone(),
                     aggs: aggs.clone(),
                     split_every,
+                    split_out: 1,
                 },
             };
             let out_keys = frame.lower(&None, &mut g).map_err(|e| {
@@ -938,16 +964,18 @@ impl DataFrame {
             .write(&keys)
             .write(&format!("{aggs:?}"))
             .write(&split_every)
+            .write(&split_out)
             .finish();
         Ok(DataFrame {
             frame: Arc::new(Frame {
                 schema,
-                npartitions: 1,
+                npartitions: split_out,
                 node: Node::Aggregate {
                     input: self.frame.clone(),
                     keys,
                     aggs,
                     split_every,
+                    split_out,
                 },
                 token,
             }),
@@ -989,16 +1017,35 @@ pub struct GroupBy {
     frame: DataFrame,
     keys: Vec<String>,
     split_every: usize,
+    split_out: usize,
 }
 
 impl GroupBy {
+    /// Spreads the result over `n` partitions (Dask's `split_out`): partial aggregates are
+    /// hash-partitioned on the keys, so no single task holds every group — for group-bys with
+    /// millions of groups. Each output partition is sorted by the keys; together they are not.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("k" => [1, 2, 3, 1], "v" => [1, 2, 3, 4]).unwrap(), 2);
+    /// let sums = ddf.group_by(["k"]).split_out(2).agg([col("v").sum()]).unwrap();
+    /// assert_eq!(sums.npartitions(), 2);
+    /// assert_eq!(sums.compute().unwrap().height(), 3);
+    /// ```
+    pub fn split_out(mut self, n: usize) -> GroupBy {
+        self.split_out = n.max(1);
+        self
+    }
+
     /// How many partial results each combine task merges (Dask's `split_every`, default 8).
     pub fn split_every(mut self, n: usize) -> GroupBy {
         self.split_every = n.max(2);
         self
     }
 
-    /// Aggregates each group; the result has one row per group, sorted by the keys.
+    /// Aggregates each group; the result has one row per group, sorted by the keys (within
+    /// each partition, with [`GroupBy::split_out`]).
     ///
     /// ```
     /// use polars::prelude::*;
@@ -1014,7 +1061,7 @@ impl GroupBy {
             ));
         }
         self.frame
-            .aggregate(self.keys, exprs.as_ref(), self.split_every)
+            .aggregate(self.keys, exprs.as_ref(), self.split_every, self.split_out)
     }
 }
 

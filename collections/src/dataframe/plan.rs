@@ -39,6 +39,7 @@ pub(crate) enum Node {
         keys: Vec<String>,
         aggs: Vec<AggSpec>,
         split_every: usize,
+        split_out: usize,
     },
     Partitions {
         input: Arc<Frame>,
@@ -417,6 +418,7 @@ impl Frame {
                 keys,
                 aggs,
                 split_every,
+                split_out,
             } => {
                 let parts = input.lower(&aggregate_needs(keys, aggs), graph)?;
                 let grouped = !keys.is_empty();
@@ -439,18 +441,43 @@ impl Frame {
                     };
                     (op, vec![parts[i].clone()])
                 });
+                let last = || AggCombineOp {
+                    keys: keys.clone(),
+                    exprs: combine.clone(),
+                    finish: Some(finish.clone()),
+                };
+                if *split_out > 1 && grouped {
+                    // Partial aggregates are hash-split on the keys; output j merges piece j
+                    // of every partition, so each group is finished in exactly one task.
+                    let split_name = self.name("aggregate-split", &None);
+                    let splits = add_partitions(graph, &split_name, level.len(), |i| {
+                        let op = HashSplitOp {
+                            on: keys.clone(),
+                            n: *split_out,
+                        };
+                        (op, vec![level[i].clone()])
+                    });
+                    let gather_name = self.name("aggregate-gather", &None);
+                    let chunk_schema = Arc::new(Schema::default());
+                    let gathered = add_partitions(graph, &gather_name, *split_out, |j| {
+                        let op = GatherOp {
+                            index: j,
+                            schema: chunk_schema.clone(),
+                        };
+                        (op, splits.clone())
+                    });
+                    let name = self.name("aggregate", &None);
+                    return Ok(add_partitions(graph, &name, *split_out, |j| {
+                        (last(), vec![gathered[j].clone()])
+                    }));
+                }
                 let merge = || AggCombineOp {
                     keys: keys.clone(),
                     exprs: combine.clone(),
                     finish: None,
                 };
-                let last = AggCombineOp {
-                    keys: keys.clone(),
-                    exprs: combine.clone(),
-                    finish: Some(finish),
-                };
                 let name = self.name("aggregate", &None);
-                vec![add_tree(graph, &name, level, *split_every, merge, last)]
+                vec![add_tree(graph, &name, level, *split_every, merge, last())]
             }
             Node::Reduce {
                 input,
@@ -687,6 +714,7 @@ impl Frame {
                 keys,
                 aggs,
                 split_every,
+                split_out,
             } => {
                 let what: Vec<String> = aggs
                     .iter()
@@ -699,9 +727,14 @@ impl Frame {
                         )
                     })
                     .collect();
+                let layout = if *split_out > 1 && !keys.is_empty() {
+                    format!("partials hash-partitioned into {split_out} outputs")
+                } else {
+                    format!("tree reduction, split_every {split_every}")
+                };
                 let _ = writeln!(
                     out,
-                    "{pad}aggregate by {keys:?}: {} (tree reduction, split_every {split_every})",
+                    "{pad}aggregate by {keys:?}: {} ({layout})",
                     what.join(", ")
                 );
                 input.explain(&aggregate_needs(keys, aggs), depth + 1, out);
