@@ -1022,3 +1022,88 @@ fn group_by_split_out_spreads_groups_over_partitions() {
         }
     }
 }
+
+#[test]
+fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() {
+    use dusk_collections::dataframe::{set_shuffle_method, ShuffleMethod};
+    use dusk_core::Collection;
+    // About 6 MB of rows in memory, read in ~80 blocks.
+    let d = temp_dir("spill");
+    let mut text = String::from("k,v,s\n");
+    for i in 0..200_000u64 {
+        text.push_str(&format!(
+            "{},{}.5,name{}\n",
+            (i * 7919) % 5003,
+            i % 1000,
+            i % 97
+        ));
+    }
+    std::fs::write(d.join("data.csv"), &text).unwrap();
+    let pattern = format!("{}/*.csv", d.display());
+    let eager = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(d.join("data.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let budget = eager.estimated_size() / 4;
+    let expected = sorted(
+        &eager
+            .clone()
+            .lazy()
+            .group_by([col("k")])
+            .agg([col("v").sum(), col("s").max()])
+            .collect()
+            .unwrap(),
+        &["k"],
+    );
+    let build = |method: ShuffleMethod| {
+        set_shuffle_method(method);
+        let ddf = read_csv_with(&pattern, CsvOptions::default().blocksize(Some(40_000)))
+            .unwrap()
+            .shuffle(&["k"], 40)
+            .unwrap();
+        set_shuffle_method(ShuffleMethod::Tasks);
+        // Each shuffled partition is reduced right away, so only the shuffle holds data.
+        ddf.map_partitions("sum-per-key", |df| {
+            df.lazy()
+                .group_by([col("k")])
+                .agg([col("v").sum(), col("s").max()])
+                .collect()
+        })
+        .unwrap()
+    };
+    let run = |ddf: &dusk_collections::DataFrame| {
+        let mut g = dusk_core::Graph::new();
+        let keys = ddf.lower(&mut g).unwrap();
+        let options = ComputeOptions::default().scheduler(Scheduler::Threads(Some(2)));
+        let (parts, stats) = dusk_scheduler::get(&g, &keys, &options).unwrap();
+        let frames: Vec<_> = parts
+            .iter()
+            .map(|p| p.as_frame().unwrap().clone())
+            .collect();
+        let mut all = frames[0].clone();
+        for f in &frames[1..] {
+            all.vstack_mut(f).unwrap();
+        }
+        (sorted(&all, &["k"]), stats)
+    };
+    let disk = build(ShuffleMethod::Disk);
+    assert!(disk.explain().contains("Disk"), "{}", disk.explain());
+    let (got, stats) = run(&disk);
+    assert_frames_close(&got, &expected);
+    assert!(
+        stats.peak_bytes <= budget,
+        "the disk shuffle held {} bytes at once; budget {budget}",
+        stats.peak_bytes
+    );
+    // The same shuffle through memory holds every piece until the gathers run: the budget is
+    // a real constraint.
+    let (got, stats) = run(&build(ShuffleMethod::Tasks));
+    assert_frames_close(&got, &expected);
+    assert!(
+        stats.peak_bytes > budget,
+        "{} <= {budget}",
+        stats.peak_bytes
+    );
+}

@@ -226,6 +226,7 @@ impl DataFrame {
             .write(&self.frame.token)
             .write(on)
             .write(&n)
+            .write(&super::shuffle_method())
             .finish();
         DataFrame {
             frame: Arc::new(Frame {
@@ -234,6 +235,7 @@ impl DataFrame {
                 node: Node::Shuffle {
                     input: self.frame.clone(),
                     split: Split::Hash(on.to_vec()),
+                    method: super::shuffle_method(),
                 },
                 token,
             }),

@@ -46,6 +46,7 @@ pub use error::FrameError;
 pub use join::{JoinHow, BROADCAST_PARTITIONS};
 pub use reorganize::{concat, Keep};
 pub use scalar::Scalar;
+pub use shuffle::{set_shuffle_method, shuffle_method, ShuffleMethod};
 
 use agg::{has_aggregation, AggSpec};
 use kernels::{SortSpec, Step, SummaryFinish};
@@ -438,6 +439,7 @@ impl DataFrame {
             if let Node::Shuffle {
                 input: unsorted,
                 split: plan::Split::Range { .. },
+                ..
             } = &input.node
             {
                 let steps = vec![Step::Sort(spec.clone()), Step::Head(n)];

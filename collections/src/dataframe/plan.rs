@@ -22,7 +22,7 @@ use super::kernels::{
     StepsOp, SummarizeOp, SummaryFinish, WriteOp,
 };
 use super::parquet::ParquetSource;
-use super::shuffle::{GatherOp, HashSplitOp, RangeSplitOp, SliceOp};
+use super::shuffle::{GatherOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill};
 use super::write::WriteTarget;
 
 /// A node of the plan.
@@ -64,6 +64,7 @@ pub(crate) enum Node {
     Shuffle {
         input: Arc<Frame>,
         split: Split,
+        method: ShuffleMethod,
     },
     /// Partition `i` of `left` joined with partition `i` of `right` (both hash-partitioned
     /// alike), or, when `broadcast`, with all of `right`.
@@ -454,6 +455,8 @@ impl Frame {
                         let op = HashSplitOp {
                             on: keys.clone(),
                             n: *split_out,
+                            index: i,
+                            spill: None,
                         };
                         (op, vec![level[i].clone()])
                     });
@@ -542,13 +545,24 @@ impl Frame {
                     (op, vec![parts[i].clone()])
                 })
             }
-            Node::Shuffle { input, split } => {
+            Node::Shuffle {
+                input,
+                split,
+                method,
+            } => {
                 let parts = input.lower(&None, graph)?;
                 let n = self.npartitions;
                 let split_name = self.name("shuffle-split", &None);
+                let spill =
+                    (*method == ShuffleMethod::Disk).then(|| Spill::for_shuffle(&split_name));
                 let splits = match split {
                     Split::Hash(on) => add_partitions(graph, &split_name, parts.len(), |i| {
-                        let op = HashSplitOp { on: on.clone(), n };
+                        let op = HashSplitOp {
+                            on: on.clone(),
+                            n,
+                            index: i,
+                            spill: spill.clone(),
+                        };
                         (op, vec![parts[i].clone()])
                     }),
                     Split::Range {
@@ -564,6 +578,8 @@ impl Frame {
                                 n,
                                 descending: *descending,
                                 nulls_last: *nulls_last,
+                                index: i,
+                                spill: spill.clone(),
                             };
                             (op, vec![parts[i].clone(), bounds[0].clone()])
                         })
@@ -773,7 +789,12 @@ impl Frame {
             Node::External { label, .. } => {
                 let _ = writeln!(out, "{pad}{label}: {} partitions", self.npartitions);
             }
-            Node::Shuffle { input, split } => {
+            Node::Shuffle {
+                input,
+                split,
+                method,
+            } => {
+                let _ = writeln!(out, "{pad}shuffle through {method:?}:");
                 match split {
                     Split::Hash(on) => {
                         let _ = writeln!(

@@ -96,6 +96,7 @@ impl DataFrame {
             let token = Tokenizer::new("range-shuffle")
                 .write(&self.frame.token)
                 .write(&spec)
+                .write(&super::shuffle_method())
                 .finish();
             DataFrame {
                 frame: Arc::new(Frame {
@@ -109,6 +110,7 @@ impl DataFrame {
                             nulls_last,
                             bounds: bounds.frame.clone(),
                         },
+                        method: super::shuffle_method(),
                     },
                     token,
                 }),

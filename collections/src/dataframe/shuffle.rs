@@ -7,9 +7,17 @@
 //! gather concatenates pieces in input order, so "first" and "last" still mean something
 //! afterwards.
 //!
+//! With [`ShuffleMethod::Disk`] each split writes its pieces to Arrow IPC files and hands on only
+//! their paths, and each gather reads (and deletes) its pieces: the pieces of a shuffle then
+//! never sit in memory together, so a shuffle of data larger than memory completes with a few
+//! partitions in memory at a time — Dask's `shuffle="disk"`.
+//!
 //! The hash is computed here, not taken from Polars' internals, so that it is stable and equal
 //! for equal keys of different integer widths (an `Int32` key on one side of a join and an
 //! `Int64` key on the other land in the same partition).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use dusk_core::{BoxError, Data, Op};
 use polars::prelude::*;
@@ -17,8 +25,118 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::kernels::concat_frames;
 
+/// How a shuffle hands pieces from splits to gathers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShuffleMethod {
+    /// Pieces stay in memory as task results (fast while the data fits).
+    Tasks,
+    /// Pieces go through Arrow IPC files in the temporary directory (bounded memory).
+    Disk,
+}
+
+static METHOD: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the shuffle method of shuffles built from now on, process-wide (Dask's
+/// `dask.config.set(shuffle=...)`). The default is [`ShuffleMethod::Tasks`], or `disk` /
+/// `tasks` from the `DUSK_SHUFFLE` environment variable.
+///
+/// ```
+/// use dusk_collections::dataframe::{set_shuffle_method, shuffle_method, ShuffleMethod};
+/// set_shuffle_method(ShuffleMethod::Disk);
+/// assert_eq!(shuffle_method(), ShuffleMethod::Disk);
+/// set_shuffle_method(ShuffleMethod::Tasks);
+/// ```
+pub fn set_shuffle_method(method: ShuffleMethod) {
+    METHOD.store(
+        match method {
+            ShuffleMethod::Tasks => 1,
+            ShuffleMethod::Disk => 2,
+        },
+        Ordering::Relaxed,
+    );
+}
+
+/// The shuffle method new shuffles use (see [`set_shuffle_method`]).
+///
+/// ```
+/// assert!(matches!(
+///     dusk_collections::dataframe::shuffle_method(),
+///     dusk_collections::dataframe::ShuffleMethod::Tasks | dusk_collections::dataframe::ShuffleMethod::Disk
+/// ));
+/// ```
+pub fn shuffle_method() -> ShuffleMethod {
+    match METHOD.load(Ordering::Relaxed) {
+        1 => ShuffleMethod::Tasks,
+        2 => ShuffleMethod::Disk,
+        _ => match std::env::var("DUSK_SHUFFLE").as_deref() {
+            Ok("disk") => ShuffleMethod::Disk,
+            _ => ShuffleMethod::Tasks,
+        },
+    }
+}
+
 /// The pieces one split produces, one per output partition.
 type Pieces = Vec<DataFrame>;
+
+/// Pieces written to files, one per output partition.
+struct SpilledPieces(Vec<PathBuf>);
+
+/// Where a split spills its pieces: `dir/split-<i>-<j>.arrow`.
+#[derive(Clone, Debug)]
+pub(crate) struct Spill {
+    pub dir: PathBuf,
+}
+
+impl Spill {
+    /// A fresh spill directory name for the shuffle whose keys are named `name`.
+    pub(crate) fn for_shuffle(name: &str) -> Spill {
+        Spill {
+            dir: std::env::temp_dir().join(format!("dusk-shuffle-{}-{name}", std::process::id())),
+        }
+    }
+}
+
+/// Hands a split's pieces on: as they are, or written to files.
+fn hand_on(pieces: Pieces, spill: &Option<Spill>, split: usize) -> Result<Data, BoxError> {
+    let Some(spill) = spill else {
+        let size = pieces.iter().map(|p| p.estimated_size()).sum();
+        return Ok(Data::local_with_size(pieces, size));
+    };
+    std::fs::create_dir_all(&spill.dir)
+        .map_err(|e| format!("create the shuffle directory {}: {e}", spill.dir.display()))?;
+    let mut paths = Vec::with_capacity(pieces.len());
+    for (j, mut piece) in pieces.into_iter().enumerate() {
+        let path = spill.dir.join(format!("split-{split}-{j}.arrow"));
+        let file =
+            std::fs::File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
+        IpcWriter::new(std::io::BufWriter::new(file)).finish(&mut piece)?;
+        paths.push(path);
+    }
+    let size = paths.iter().map(|p| p.as_os_str().len()).sum();
+    Ok(Data::local_with_size(SpilledPieces(paths), size))
+}
+
+/// Piece `j` of a split's output, reading (and deleting) a spilled file.
+fn take_piece(data: &Data, j: usize) -> Result<DataFrame, BoxError> {
+    if let Ok(pieces) = data.downcast_ref::<Pieces>() {
+        return Ok(pieces
+            .get(j)
+            .ok_or_else(|| format!("a split has no piece {j}"))?
+            .clone());
+    }
+    let SpilledPieces(paths) = data.downcast_ref::<SpilledPieces>()?;
+    let path = paths
+        .get(j)
+        .ok_or_else(|| format!("a split has no piece {j}"))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+    let df = IpcReader::new(file).finish()?;
+    // Each piece has exactly one reader; the directory goes once it is empty.
+    let _ = std::fs::remove_file(path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(df)
+}
 
 /// Mixes a 64-bit value (splitmix64's finalizer).
 fn mix(mut z: u64) -> u64 {
@@ -82,6 +200,8 @@ pub(crate) fn split_by(df: &DataFrame, buckets: &[u32], n: usize) -> PolarsResul
 pub(crate) struct HashSplitOp {
     pub on: Vec<String>,
     pub n: usize,
+    pub index: usize,
+    pub spill: Option<Spill>,
 }
 
 impl Op for HashSplitOp {
@@ -94,9 +214,7 @@ impl Op for HashSplitOp {
             .into_iter()
             .map(|h| (h % self.n as u64) as u32)
             .collect();
-        let pieces = split_by(df, &buckets, self.n)?;
-        let size = pieces.iter().map(|p| p.estimated_size()).sum();
-        Ok(Data::local_with_size(pieces, size))
+        hand_on(split_by(df, &buckets, self.n)?, &self.spill, self.index)
     }
 }
 
@@ -108,6 +226,8 @@ pub(crate) struct RangeSplitOp {
     pub n: usize,
     pub descending: bool,
     pub nulls_last: bool,
+    pub index: usize,
+    pub spill: Option<Spill>,
 }
 
 impl Op for RangeSplitOp {
@@ -145,9 +265,7 @@ impl Op for RangeSplitOp {
                 b as u32
             })
             .collect();
-        let pieces = split_by(df, &buckets, n)?;
-        let size = pieces.iter().map(|p| p.estimated_size()).sum();
-        Ok(Data::local_with_size(pieces, size))
+        hand_on(split_by(df, &buckets, n)?, &self.spill, self.index)
     }
 }
 
@@ -164,12 +282,9 @@ impl Op for GatherOp {
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let mut frames = Vec::with_capacity(inputs.len());
         for d in &inputs {
-            let pieces = d.downcast_ref::<Pieces>()?;
-            let piece = pieces
-                .get(self.index)
-                .ok_or_else(|| format!("a split has no piece {}", self.index))?;
+            let piece = take_piece(d, self.index)?;
             if piece.height() > 0 || frames.is_empty() {
-                frames.push(piece.clone());
+                frames.push(piece);
             }
         }
         if frames.is_empty() {
