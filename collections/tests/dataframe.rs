@@ -401,6 +401,8 @@ fn column_reductions_and_len_match_polars() {
                 ddf.n_unique(),
                 eager(all.iter().map(|c| c.clone().n_unique()).collect()),
             ),
+            (ddf.any(), eager(vec![col("b").any(true)])),
+            (ddf.all(), eager(vec![col("b").all(true)])),
         ];
         for (got, expected) in cases {
             assert_frames_close(&got.unwrap().compute().unwrap(), &expected);
@@ -421,6 +423,26 @@ fn column_reductions_and_len_match_polars() {
         .filter(col("n").lt(lit(0i64)))
         .unwrap();
     assert_eq!(none.len().compute().unwrap(), 0);
+}
+
+#[test]
+fn map_partitions_with_a_declared_schema_checks_it() {
+    let pdf = mixed_frame(50);
+    let ddf = from_polars(pdf.clone(), 3);
+    let schema = Schema::from_iter([Field::new("n".into(), DataType::Int64)]);
+    let ok = ddf.map_partitions_with_schema("keep-n", schema.clone(), |df| {
+        df.lazy().select([col("n")]).collect()
+    });
+    assert_eq!(ok.columns(), ["n"]);
+    assert_frames_close(&ok.compute().unwrap(), &pdf.select(["n"]).unwrap());
+    let wrong = ddf.map_partitions_with_schema("keep-x", schema, |df| {
+        df.lazy().select([col("x")]).collect()
+    });
+    let err = wrong.compute().unwrap_err().to_string();
+    assert!(
+        err.contains("keep-x") && err.contains("declared schema"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -419,6 +419,60 @@ impl DataFrame {
         })
     }
 
+    /// As [`DataFrame::map_partitions`], with the output schema given (Dask's `meta`) instead
+    /// of found by a call on an empty frame — for functions that cannot run on one. A
+    /// partition whose result has another schema fails with an error naming both.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => [1, 2, 3]).unwrap(), 2);
+    /// let schema = Schema::from_iter([Field::new("n".into(), DataType::UInt32)]);
+    /// let counts = ddf.map_partitions_with_schema("count", schema, |df| {
+    ///     df.lazy().select([len().alias("n")]).collect()
+    /// });
+    /// assert_eq!(counts.compute().unwrap().height(), 2);
+    /// ```
+    pub fn map_partitions_with_schema<F>(&self, name: &str, schema: Schema, f: F) -> DataFrame
+    where
+        F: Fn(polars::prelude::DataFrame) -> PolarsResult<polars::prelude::DataFrame>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let schema: SchemaRef = Arc::new(schema);
+        let expected = schema.clone();
+        let label = name.to_string();
+        let checked = move |df: polars::prelude::DataFrame| {
+            let out = f(df)?;
+            if out.schema().as_ref() != expected.as_ref() {
+                polars::prelude::polars_bail!(SchemaMismatch:
+                    "map_partitions `{label}` returned {:?}, but its declared schema is {:?}",
+                    out.schema(), expected);
+            }
+            Ok(out)
+        };
+        let step = Step::Custom {
+            name: name.to_string(),
+            f: Arc::new(checked),
+        };
+        let token = Tokenizer::new("map")
+            .write(&self.frame.token)
+            .write(&format!("{step:?}"))
+            .finish();
+        DataFrame {
+            frame: Arc::new(Frame {
+                schema,
+                npartitions: self.frame.npartitions,
+                node: Node::Map {
+                    input: self.frame.clone(),
+                    step,
+                },
+                token,
+            }),
+        }
+    }
+
     /// The first `n` rows of the first partition (Dask's `head`, which reads only what it
     /// needs: one partition). Right after `sort_values`, the first `n` rows of the whole sorted
     /// frame, computed as a top-n (`nsmallest`/`nlargest`) without the sort's shuffle.
@@ -631,6 +685,49 @@ impl DataFrame {
     /// ```
     pub fn n_unique(&self) -> Result<DataFrame, FrameError> {
         self.reduce_columns(false, |c| col(c).n_unique())
+    }
+
+    /// Whether any value of each boolean column is true (nulls ignored), as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("b" => [false, true, false]).unwrap(), 3);
+    /// assert_eq!(ddf.any().unwrap().compute().unwrap().column("b").unwrap().bool().unwrap().get(0), Some(true));
+    /// ```
+    pub fn any(&self) -> Result<DataFrame, FrameError> {
+        self.agg(
+            self.boolean_columns()
+                .iter()
+                .map(|c| col(c.as_str()).any(true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Whether every value of each boolean column is true (nulls ignored), as one row.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("b" => [true, true, false]).unwrap(), 2);
+    /// assert_eq!(ddf.all().unwrap().compute().unwrap().column("b").unwrap().bool().unwrap().get(0), Some(false));
+    /// ```
+    pub fn all(&self) -> Result<DataFrame, FrameError> {
+        self.agg(
+            self.boolean_columns()
+                .iter()
+                .map(|c| col(c.as_str()).all(true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn boolean_columns(&self) -> Vec<String> {
+        self.frame
+            .schema
+            .iter()
+            .filter(|(_, dtype)| dtype.is_bool())
+            .map(|(name, _)| name.to_string())
+            .collect()
     }
 
     fn numeric_columns(&self) -> Vec<String> {
