@@ -775,3 +775,27 @@ proptest! {
         prop_assert_eq!(sl, a.slice_axis(Axis(0), ndarray::Slice::new(0, None, -2)).to_owned());
     }
 }
+
+#[test]
+fn seed_example_matches_ndarray() {
+    let a = ArrayD::from_shape_fn(IxDyn(&[23, 23]), |i| {
+        dusk_datasets::npy_value(7, i[0], i[1])
+    });
+    for chunks in [
+        ChunkSpec::from(23),
+        ChunkSpec::from(5),
+        ChunkSpec::from(vec![vec![10, 13], vec![4, 19]]),
+    ] {
+        let x = array::from_array(a.clone(), chunks).unwrap();
+        let spread = (&x - &x.mean(1, true).unwrap())
+            .std(Axes::All, false)
+            .unwrap();
+        let sym = (&x + &x.t()).sum(0, false).unwrap();
+        let (spread, sym) = (&spread, &sym).compute().unwrap();
+        let m = a.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1));
+        let want_spread = (&a - &m).std(0.0);
+        assert!((spread.first().unwrap() - want_spread).abs() < 1e-12);
+        let want_sym = (&a + &a.t()).sum_axis(Axis(0));
+        assert_close(&sym, &want_sym, "sym");
+    }
+}
