@@ -799,3 +799,81 @@ fn seed_example_matches_ndarray() {
         assert_close(&sym, &want_sym, "sym");
     }
 }
+
+/// A 3×3 box sum on a grown block, leaving the one-cell rim at zero.
+fn box_sum(b: &ArrayD<f64>) -> ArrayD<f64> {
+    let (r, c) = (b.shape()[0], b.shape()[1]);
+    ArrayD::from_shape_fn(b.raw_dim(), |i| {
+        let (y, x) = (i[0], i[1]);
+        if y == 0 || x == 0 || y + 1 == r || x + 1 == c {
+            return 0.0;
+        }
+        let mut s = 0.0;
+        for dy in 0..3 {
+            for dx in 0..3 {
+                s += b[[y + dy - 1, x + dx - 1]];
+            }
+        }
+        s
+    })
+}
+
+#[test]
+fn map_overlap_matches_a_stencil_on_the_padded_whole_array() {
+    let a = data(&[7, 9]);
+    let (r, c) = (7isize, 9isize);
+    let modes = [
+        (array::Boundary::Constant(1.5), None),
+        (array::Boundary::Nearest, Some(0)),
+        (array::Boundary::Reflect, Some(1)),
+        (array::Boundary::Periodic, Some(2)),
+    ];
+    for (mode, rule) in modes {
+        // The whole array padded by one cell with ndarray indexing, then the stencil.
+        let src = |g: isize, n: isize| -> Option<usize> {
+            if (0..n).contains(&g) {
+                return Some(g as usize);
+            }
+            match rule {
+                None => None,
+                Some(0) => Some(g.clamp(0, n - 1) as usize),
+                Some(1) => Some(if g < 0 { -g - 1 } else { 2 * n - g - 1 } as usize),
+                _ => Some(g.rem_euclid(n) as usize),
+            }
+        };
+        let padded = ArrayD::from_shape_fn(IxDyn(&[9, 11]), |i| {
+            match (src(i[0] as isize - 1, r), src(i[1] as isize - 1, c)) {
+                (Some(y), Some(x)) => a[[y, x]],
+                _ => 1.5,
+            }
+        });
+        let want = box_sum(&padded)
+            .slice(ndarray::s![1..8, 1..10])
+            .to_owned()
+            .into_dyn();
+        for chunks in [
+            ChunkSpec::from([7, 9]),
+            ChunkSpec::from([3, 4]),
+            ChunkSpec::from([2, 5]),
+        ] {
+            let x = array::from_array(a.clone(), chunks).unwrap();
+            let y = x.map_overlap(&[1, 1], mode, box_sum).unwrap();
+            assert_close(&y.compute().unwrap(), &want, &format!("{mode:?}"));
+        }
+    }
+    let x = array::from_array(a.clone(), [3, 4]).unwrap();
+    let same = x
+        .map_overlap(&[1, 2], array::Boundary::None, |b: &ArrayD<f64>| b.clone())
+        .unwrap();
+    assert_eq!(same.compute().unwrap(), a);
+    assert!(x
+        .map_overlap(&[1], array::Boundary::Nearest, |b: &ArrayD<f64>| b.clone())
+        .is_err());
+    // A halo deeper than the neighbouring blocks reaches further.
+    let deep = x
+        .map_overlap(&[4, 5], array::Boundary::Reflect, |b: &ArrayD<f64>| {
+            b.clone()
+        })
+        .unwrap();
+    assert_eq!(deep.compute().unwrap(), a);
+}
