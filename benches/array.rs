@@ -23,8 +23,8 @@ use dusk::array::{self, Array, Axes};
 use dusk::prelude::*;
 use ndarray::{Array1, Array2, ArrayD, Axis};
 
-/// Row bands of 1000 rows × 4000 columns (32 MB) for the row-wise expression.
-const BAND_CHUNKS: [usize; 2] = [1000, 4000];
+/// Row bands of 256 full rows (32 MB), each one contiguous read, for the row-wise expression.
+const BAND_CHUNKS: [usize; 2] = [256, 16000];
 /// Square 2000 × 2000 blocks (32 MB), so that x and x.T line up block for block.
 const SQUARE_CHUNKS: [usize; 2] = [2000, 2000];
 

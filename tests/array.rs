@@ -877,3 +877,50 @@ fn map_overlap_matches_a_stencil_on_the_padded_whole_array() {
         .unwrap();
     assert_eq!(deep.compute().unwrap(), a);
 }
+
+#[test]
+fn tensordot_matches_ndarray_dot_of_reshaped_operands() {
+    let a = data(&[3, 4, 2, 5]);
+    let b = data(&[5, 3, 4]);
+    let x = array::from_array(a.clone(), [2, 3, 2, 2]).unwrap();
+    let y = array::from_array(b.clone(), [4, 1, 3]).unwrap();
+    // Contract a's axes (1, 3) with b's axes (2, 0): free axes a(0, 2), b(1).
+    let got = array::tensordot(&x, &y, &[1, 3], &[2, 0]).unwrap();
+    assert_eq!(got.shape(), &[3, 2, 3]);
+    let am = a
+        .view()
+        .permuted_axes(vec![0, 2, 1, 3])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((6, 20))
+        .unwrap();
+    let bm = b
+        .view()
+        .permuted_axes(vec![2, 0, 1])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((20, 3))
+        .unwrap();
+    let want = am
+        .dot(&bm)
+        .into_shape_with_order(IxDyn(&[3, 2, 3]))
+        .unwrap();
+    assert_close(&got.compute().unwrap(), &want, "tensordot");
+    assert!(array::tensordot(&x, &y, &[0], &[0]).is_err());
+    assert!(array::tensordot(&x, &y, &[0, 1], &[1]).is_err());
+}
+
+#[test]
+fn persisted_arrays_keep_their_keys_and_values() {
+    let a = data(&[6, 5]);
+    let x = array::from_array(a.clone(), [4, 2]).unwrap();
+    let y = (&x * 3.0).sqrt();
+    let kept = y.persist().unwrap();
+    assert_eq!(kept.name(), y.name());
+    assert_eq!(kept.graph().unwrap().len(), 6);
+    let want = a.mapv(|v| (v * 3.0).sqrt());
+    assert_close(&kept.compute().unwrap(), &want, "persisted");
+    let s = kept.nansum(Axes::All, false).unwrap().compute().unwrap();
+    let want_sum: f64 = want.iter().filter(|v| !v.is_nan()).sum();
+    assert!((s.first().unwrap() - want_sum).abs() < 1e-9);
+}

@@ -149,3 +149,68 @@ impl<T: Element + LinalgScalar> Array<T> {
         matmul(self, other)
     }
 }
+
+/// The tensor contraction of `a` and `b` over the axis pairs `(axes_a[i], axes_b[i])`, as
+/// NumPy's `tensordot`: the result's axes are `a`'s free axes, then `b`'s. Built from a
+/// transpose, a reshape to matrices, a blocked [`matmul`] and a reshape back.
+///
+/// ```
+/// use dusk_collections::array::{self, tensordot};
+/// use dusk_scheduler::Compute;
+/// let a = ndarray::Array::from_shape_fn((3, 4, 5), |(i, j, k)| (i + j * k) as f64);
+/// let b = ndarray::Array::from_shape_fn((5, 4, 2), |(i, j, k)| (i * k) as f64 - j as f64);
+/// let x = array::from_array(a.clone(), 2).unwrap();
+/// let y = array::from_array(b.clone(), 3).unwrap();
+/// let z = tensordot(&x, &y, &[1, 2], &[1, 0]).unwrap().compute().unwrap();
+/// let want = ndarray::Array::from_shape_fn((3, 2), |(i, l)| {
+///     (0..4).flat_map(|j| (0..5).map(move |k| (j, k))).map(|(j, k)| a[[i, j, k]] * b[[k, j, l]]).sum::<f64>()
+/// });
+/// assert_eq!(z, want.into_dyn());
+/// assert!(tensordot(&x, &y, &[0], &[0]).is_err());
+/// ```
+pub fn tensordot<T: Element + LinalgScalar>(
+    a: &Array<T>,
+    b: &Array<T>,
+    axes_a: &[isize],
+    axes_b: &[isize],
+) -> Result<Array<T>, ArrayError> {
+    if axes_a.len() != axes_b.len() {
+        return Err(ArrayError::Shape(format!(
+            "tensordot: {} axes of the first array paired with {} of the second",
+            axes_a.len(),
+            axes_b.len()
+        )));
+    }
+    let ca: Vec<usize> = axes_a
+        .iter()
+        .map(|&x| super::error::norm_axis(x, a.ndim()))
+        .collect::<Result<_, _>>()?;
+    let cb: Vec<usize> = axes_b
+        .iter()
+        .map(|&x| super::error::norm_axis(x, b.ndim()))
+        .collect::<Result<_, _>>()?;
+    for (&i, &j) in ca.iter().zip(&cb) {
+        if a.shape()[i] != b.shape()[j] {
+            return Err(ArrayError::Shape(format!(
+                "tensordot: axis {i} of {:?} and axis {j} of {:?} differ in length",
+                a.shape(),
+                b.shape()
+            )));
+        }
+    }
+    let fa: Vec<usize> = (0..a.ndim()).filter(|d| !ca.contains(d)).collect();
+    let fb: Vec<usize> = (0..b.ndim()).filter(|d| !cb.contains(d)).collect();
+    let m: usize = fa.iter().map(|&d| a.shape()[d]).product();
+    let n: usize = fb.iter().map(|&d| b.shape()[d]).product();
+    let k: usize = ca.iter().map(|&d| a.shape()[d]).product();
+    let pa: Vec<usize> = fa.iter().chain(&ca).copied().collect();
+    let pb: Vec<usize> = cb.iter().chain(&fb).copied().collect();
+    let am = a.transpose(&pa)?.reshape(&[m, k])?;
+    let bm = b.transpose(&pb)?.reshape(&[k, n])?;
+    let out_shape: Vec<usize> = fa
+        .iter()
+        .map(|&d| a.shape()[d])
+        .chain(fb.iter().map(|&d| b.shape()[d]))
+        .collect();
+    matmul(&am, &bm)?.reshape(&out_shape)
+}

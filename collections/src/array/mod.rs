@@ -58,7 +58,7 @@ pub use creation::{arange, eye, from_array, from_fn, full, linspace, ones, zeros
 pub use dtype::{DType, Element};
 pub use elementwise::{where_, Scalar};
 pub use error::ArrayError;
-pub use linalg::matmul;
+pub use linalg::{matmul, tensordot};
 pub use npy::{from_npy, NpyStore};
 pub use overlap::Boundary;
 pub use random::{random_normal, random_uniform};
@@ -365,4 +365,41 @@ pub(crate) fn block_of<T: Element>(
             T::DTYPE.name()
         ))
     })
+}
+
+impl<T: Element> dusk_core::Persist for Array<T> {
+    /// The same array with the same keys, its blocks now the computed results.
+    ///
+    /// ```
+    /// use dusk_collections::array;
+    /// use dusk_scheduler::Compute;
+    /// let x = &array::arange(10, 3).unwrap() * 2;
+    /// let kept = x.persist().unwrap();
+    /// assert_eq!(kept.name(), x.name());
+    /// assert_eq!(kept.graph().unwrap().len(), 4);
+    /// assert_eq!(kept.sum_all().compute().unwrap().first().copied(), Some(90));
+    /// ```
+    fn with_results(&self, results: Vec<Data>) -> Self {
+        let n = &self.node;
+        let nb = n.numblocks();
+        let node = blockwise_node(
+            n.name.to_string(),
+            n.shape.clone(),
+            n.chunks.clone(),
+            n.dtype,
+            vec![],
+            move |_, idx| {
+                let flat = idx.iter().zip(&nb).fold(0, |acc, (&i, &k)| acc * k + i);
+                let data = results
+                    .get(flat)
+                    .cloned()
+                    .unwrap_or_else(|| Data::local(()));
+                (
+                    Arc::new(dusk_core::LiteralOp::new(data)) as Arc<dyn Op>,
+                    vec![],
+                )
+            },
+        );
+        self.derive(node)
+    }
 }

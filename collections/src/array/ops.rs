@@ -79,6 +79,12 @@ impl Op for ArrayOp {
         Ok(Data::Array(out))
     }
 
+    /// Reading a block from a file is cheaper than keeping it in memory until every user of it
+    /// has run (`x + x.T` would otherwise hold half the array): each user reads its own copy.
+    fn is_cheap(&self) -> bool {
+        matches!(self, ArrayOp::NpyRead(_))
+    }
+
     fn to_wire(&self) -> Result<WireOp, WireError> {
         dusk_core::op::encode_serde(self)
     }

@@ -173,8 +173,9 @@ fn fold_lanes<T: Copy, S: Clone>(
         .map(|d| a.shape()[d])
         .product();
     let mut states = vec![init; outer];
+    // Reduced axes first, and wide enough rows: accumulate row by row (vectorizes).
     let leading = axes.iter().enumerate().all(|(i, &d)| i == d);
-    if leading && !axes.is_empty() {
+    if leading && !axes.is_empty() && outer >= 64 {
         if let Some(s) = a.as_slice() {
             for r in 0..inner {
                 let row = &s[r * outer..(r + 1) * outer];
@@ -212,7 +213,8 @@ fn moments_lanes(a: &ArrayViewD<f64>, axes: &[usize], skipna: bool) -> Vec<[f64;
         .chain(axes.iter().copied())
         .collect();
     let leading = axes.iter().enumerate().all(|(i, &d)| i == d) && !axes.is_empty();
-    if leading && a.as_slice().is_some() && !skipna && inner > 0 {
+    let outer_len = a.len().checked_div(inner).unwrap_or(0);
+    if leading && a.as_slice().is_some() && !skipna && inner > 0 && outer_len >= 64 {
         // Reduced axes first: accumulate whole rows (vectorizes), then the squared deviations.
         let s = a.as_slice().unwrap_or(&[]);
         let outer = s.len() / inner;

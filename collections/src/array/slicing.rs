@@ -215,26 +215,29 @@ impl Transpose {
     }
 }
 
-/// A C-ordered copy of `a` with permuted axes; 2-D blocks are copied in cache-sized tiles.
+/// A C-ordered copy of `a` with permuted axes; a C-ordered 2-D block is copied in
+/// cache-sized tiles.
 fn transposed<T: Copy + Default>(a: &ArcArray<T, IxDyn>, axes: &[usize]) -> ArcArray<T, IxDyn> {
-    let v = a.view().permuted_axes(IxDyn(axes));
-    if v.ndim() == 2 {
-        let (r, c) = (v.shape()[0], v.shape()[1]);
+    if let (2, Some(src), [1, 0]) = (a.ndim(), a.as_slice(), axes) {
+        let (r, c) = (a.shape()[0], a.shape()[1]);
+        // out is c × r: out[j][i] = src[i][j].
         let mut out = vec![T::default(); r * c];
-        const TILE: usize = 64;
+        const TILE: usize = 32;
         for i0 in (0..r).step_by(TILE) {
             for j0 in (0..c).step_by(TILE) {
                 for i in i0..(i0 + TILE).min(r) {
+                    let row = &src[i * c..(i + 1) * c];
                     for j in j0..(j0 + TILE).min(c) {
-                        out[i * c + j] = v[[i, j]];
+                        out[j * r + i] = row[j];
                     }
                 }
             }
         }
-        if let Ok(o) = ndarray::Array::from_shape_vec(IxDyn(&[r, c]), out) {
+        if let Ok(o) = ndarray::Array::from_shape_vec(IxDyn(&[c, r]), out) {
             return o.into_shared();
         }
     }
+    let v = a.view().permuted_axes(IxDyn(axes));
     v.as_standard_layout().into_owned().into_shared()
 }
 
