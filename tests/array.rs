@@ -924,3 +924,27 @@ fn persisted_arrays_keep_their_keys_and_values() {
     let want_sum: f64 = want.iter().filter(|v| !v.is_nan()).sum();
     assert!((s.first().unwrap() - want_sum).abs() < 1e-9);
 }
+
+#[test]
+fn npy_stacks_round_trip_and_report_bad_files() {
+    let dir = std::env::temp_dir().join(format!("dusk-array-stack-{}", std::process::id()));
+    let a = data(&[7, 4, 3]);
+    let x = array::from_array(a.clone(), [3, 3, 2]).unwrap();
+    for axis in [0isize, 1, -1] {
+        let d = dir.join(format!("axis{axis}"));
+        x.to_npy_stack(&d, axis).unwrap().compute().unwrap();
+        let back = array::from_npy_stack::<f64>(&d).unwrap();
+        let ax = axis.rem_euclid(3) as usize;
+        assert_eq!(back.chunks()[ax], x.chunks()[ax]);
+        assert_eq!(back.compute().unwrap(), a);
+    }
+    let d = dir.join("axis0");
+    assert!(array::from_npy_stack::<i64>(&d)
+        .unwrap_err()
+        .to_string()
+        .contains("info.json"));
+    std::fs::write(d.join("1.npy"), b"junk").unwrap();
+    let err = array::from_npy_stack::<f64>(&d).unwrap_err().to_string();
+    assert!(err.contains("1.npy"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -301,11 +301,11 @@ pub fn from_array<T: Element, D: Dimension>(
         blocks.push(Data::Array(T::into_block(b)));
     }
     let name = fresh_token("array");
-    let grid = block_indices(&chunks.iter().map(|c| c.len()).collect::<Vec<_>>());
+    let nb: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
     let node = blockwise_node(name, shape, chunks, T::DTYPE, vec![], move |_, idx| {
-        let pos = grid.iter().position(|g| g.as_slice() == idx).unwrap_or(0);
+        let flat = idx.iter().zip(&nb).fold(0, |acc, (&i, &k)| acc * k + i);
         (
-            Arc::new(LiteralOp::new(blocks[pos].clone())) as Arc<dyn Op>,
+            Arc::new(LiteralOp::new(blocks[flat].clone())) as Arc<dyn Op>,
             vec![],
         )
     });

@@ -59,7 +59,7 @@ pub use dtype::{DType, Element};
 pub use elementwise::{where_, Scalar};
 pub use error::ArrayError;
 pub use linalg::{matmul, tensordot};
-pub use npy::{from_npy, NpyStore};
+pub use npy::{from_npy, from_npy_stack, NpyStackStore, NpyStore};
 pub use overlap::Boundary;
 pub use random::{random_normal, random_uniform};
 pub use rechunk::{concatenate, stack};

@@ -546,3 +546,210 @@ mod tests {
         assert_eq!(header_bytes(DType::F64, &[3, 4]).len() % 64, 0);
     }
 }
+
+/// The description of an npy stack, `info.json` in its directory.
+fn stack_info(dtype: DType, axis: usize, chunks: &[Vec<usize>]) -> String {
+    serde_json::json!({ "dtype": dtype.name(), "axis": axis, "chunks": chunks }).to_string()
+}
+
+/// A pending write of an array as an npy stack; `compute()` it to write the blocks.
+///
+/// ```
+/// use dusk_collections::array;
+/// use dusk_scheduler::Compute;
+/// let dir = std::env::temp_dir().join(format!("dusk-stack-doc-{}", std::process::id()));
+/// let x = array::arange(12, 5).unwrap().reshape(&[6, 2]).unwrap();
+/// x.to_npy_stack(&dir, 0).unwrap().compute().unwrap();
+/// let back = array::from_npy_stack::<i64>(&dir).unwrap();
+/// assert_eq!(back.numblocks(), x.numblocks());
+/// assert_eq!(back.compute().unwrap(), x.compute().unwrap());
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct NpyStackStore {
+    array: Arc<super::Node>,
+    dir: PathBuf,
+    axis: usize,
+}
+
+impl<T: Element> Array<T> {
+    /// Writes the array as an npy stack (Dask's `to_npy_stack`): a directory holding one
+    /// `.npy` file per block along `axis` (`0.npy`, `1.npy`, ...; the array is rechunked so
+    /// the other axes are whole) and `info.json` with the dtype, axis and chunks. The directory
+    /// and `info.json` are written now; the blocks when the result is computed.
+    pub fn to_npy_stack(
+        &self,
+        dir: impl AsRef<Path>,
+        axis: isize,
+    ) -> Result<NpyStackStore, ArrayError> {
+        let dir = dir.as_ref().to_path_buf();
+        let axis = super::error::norm_axis(axis, self.ndim())?;
+        let n = &self.node;
+        let chunks: Vec<Vec<usize>> = (0..n.ndim())
+            .map(|d| {
+                if d == axis {
+                    n.chunks[d].clone()
+                } else {
+                    vec![n.shape[d]]
+                }
+            })
+            .collect();
+        let node = if chunks == n.chunks {
+            n.clone()
+        } else {
+            super::rechunk::rechunk_node(n, chunks.clone())
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| ArrayError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let info = dir.join("info.json");
+        std::fs::write(&info, stack_info(n.dtype, axis, &chunks)).map_err(|source| {
+            ArrayError::Io {
+                path: info.clone(),
+                source,
+            }
+        })?;
+        Ok(NpyStackStore {
+            array: node,
+            dir,
+            axis,
+        })
+    }
+}
+
+impl Collection for NpyStackStore {
+    type Output = ();
+
+    fn lower(&self, graph: &mut Graph) -> Result<Vec<Key>, ComputeError> {
+        let n = &self.array;
+        n.lower_into(graph)?;
+        let token = Tokenizer::new("array-to-npy-stack")
+            .write(&*n.name)
+            .write(&self.dir.to_string_lossy())
+            .finish();
+        let name: Arc<str> = Arc::from(format!("npy-stack-write-{token}"));
+        let create_name: Arc<str> = Arc::from(format!("npy-stack-create-{token}"));
+        let mut writes = Vec::new();
+        for idx in block_indices(&n.numblocks()) {
+            let i = idx[self.axis];
+            let shape = n.block_shape(&idx);
+            let base = NpyWrite {
+                path: self.dir.join(format!("{i}.npy")),
+                dtype: n.dtype,
+                full_shape: shape.clone(),
+                data_offset: header_bytes(n.dtype, &shape).len() as u64,
+                offset: None,
+            };
+            let create = Key::part(create_name.clone(), i as u32);
+            graph.insert(
+                create.clone(),
+                Task::new(ArrayOp::NpyWrite(base.clone()), vec![]),
+            );
+            let mut w = base;
+            w.offset = Some(vec![0; shape.len()]);
+            let k = Key::part(name.clone(), i as u32);
+            graph.insert(
+                k.clone(),
+                Task::new(ArrayOp::NpyWrite(w), vec![n.key(&idx), create]),
+            );
+            writes.push(k);
+        }
+        let done = Key::new(format!("npy-stack-done-{token}"));
+        graph.insert(done.clone(), Task::new(ArrayOp::Done, writes));
+        Ok(vec![done])
+    }
+
+    fn num_outputs(&self) -> usize {
+        1
+    }
+
+    fn finalize(&self, _results: Vec<Data>) -> Result<(), ComputeError> {
+        Ok(())
+    }
+}
+
+/// Reads an npy stack written by [`Array::to_npy_stack`], block by block. `info.json` and
+/// every block's header are checked now: a missing or mismatched file is an error naming it.
+///
+/// ```
+/// let err = dusk_collections::array::from_npy_stack::<f64>("no/such/stack").unwrap_err();
+/// assert!(err.to_string().contains("info.json"));
+/// ```
+pub fn from_npy_stack<T: Element>(dir: impl AsRef<Path>) -> Result<Array<T>, ArrayError> {
+    let dir = dir.as_ref();
+    let info_path = dir.join("info.json");
+    let text = std::fs::read_to_string(&info_path).map_err(|source| ArrayError::Io {
+        path: info_path.clone(),
+        source,
+    })?;
+    let bad = |m: &str| npy_err(&info_path, m.to_string());
+    let info: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(&format!("invalid JSON: {e}")))?;
+    let dtype = info["dtype"].as_str().ok_or_else(|| bad("no dtype"))?;
+    if dtype != T::DTYPE.name() {
+        return Err(bad(&format!(
+            "holds {dtype} values, not {}",
+            T::DTYPE.name()
+        )));
+    }
+    let axis = info["axis"].as_u64().ok_or_else(|| bad("no axis"))? as usize;
+    let chunks: Vec<Vec<usize>> = serde_json::from_value(info["chunks"].clone())
+        .map_err(|e| bad(&format!("bad chunks: {e}")))?;
+    if axis >= chunks.len()
+        || chunks
+            .iter()
+            .enumerate()
+            .any(|(d, c)| d != axis && c.len() != 1)
+    {
+        return Err(bad("the chunks do not describe a stack along the axis"));
+    }
+    let shape: Vec<usize> = chunks.iter().map(|c| c.iter().sum()).collect();
+    let mut offsets_of = Vec::new();
+    for (i, &len) in chunks[axis].iter().enumerate() {
+        let path = dir.join(format!("{i}.npy"));
+        let h = read_header(&path)?;
+        let mut want = shape.clone();
+        want[axis] = len;
+        if h.dtype != T::DTYPE || h.shape != want {
+            return Err(npy_err(
+                &path,
+                format!(
+                    "holds {:?} {}, but the stack expects {want:?} {}",
+                    h.shape,
+                    h.dtype.name(),
+                    T::DTYPE.name()
+                ),
+            ));
+        }
+        offsets_of.push((path, h.data_offset));
+    }
+    let mut tok = Tokenizer::new("array-from-npy-stack");
+    tok.write(&dir.to_string_lossy()).write(&text);
+    for (p, _) in &offsets_of {
+        let m = std::fs::metadata(p).map_err(|source| ArrayError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let t = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos());
+        tok.write(&(m.len(), t));
+    }
+    let name = tok.name("from-npy-stack");
+    let node = blockwise_node(name, shape, chunks, T::DTYPE, vec![], move |n, idx| {
+        let (path, data_offset) = offsets_of[idx[axis]].clone();
+        let shape = n.block_shape(idx);
+        let op = ArrayOp::NpyRead(NpyRead {
+            path,
+            data_offset,
+            dtype: T::DTYPE,
+            full_shape: shape.clone(),
+            offset: vec![0; shape.len()],
+            shape,
+        });
+        (Arc::new(op) as Arc<dyn Op>, vec![])
+    });
+    Ok(Array::from_node(node))
+}
