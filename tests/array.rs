@@ -948,3 +948,21 @@ fn npy_stacks_round_trip_and_report_bad_files() {
     assert!(err.contains("1.npy"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn rechunking_bands_to_columns_splits_before_merging() {
+    let a = data(&[8, 8]);
+    let x = array::from_array(a.clone(), [1, 8]).unwrap();
+    let y = x.rechunk([8, 1]).unwrap();
+    assert_eq!(y.compute().unwrap(), a);
+    let g = y.graph().unwrap();
+    // Every task reading a source block reads only that one (it splits it); the merge tasks
+    // read the pieces.
+    for (_, task) in g.iter() {
+        let reads_source = task.deps.iter().any(|k| k.name() == x.name());
+        if reads_source {
+            assert_eq!(task.deps.len(), 1, "{task:?}");
+        }
+    }
+    assert_eq!(g.len(), 8 + 64 + 8);
+}

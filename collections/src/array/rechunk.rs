@@ -3,9 +3,10 @@
 //! All three are the same kernel, [`Assemble`]: an output block is a list of pieces, each a
 //! (strided) slice of one input block placed at an offset, then optionally reshaped (to add or
 //! drop length-1 axes). Each output block depends only on the input blocks it overlaps, so a
-//! rechunk holds at most one output block and its inputs per task, never the whole array.
-//! (Dask splits very unbalanced rechunks into intermediate stages to bound the fan-in further;
-//! that refinement is not done here.)
+//! rechunk holds at most one output block and its inputs per task, never the whole array; a
+//! rechunk that merges along some axes and splits along others goes through the common
+//! refinement (split, then merge) so that input blocks are released early, as Dask's
+//! intermediate rechunk stages do.
 
 use std::sync::Arc;
 
@@ -141,7 +142,28 @@ pub(crate) fn passthrough(dtype: DType, shape: Vec<usize>, out_shape: Vec<usize>
 }
 
 /// `node` cut into `chunks` instead (which must tile the same shape).
+///
+/// When some axes merge blocks while others split them (row bands to column bands), every
+/// output block would need many input blocks and every input block would feed many outputs, so
+/// all inputs stay in memory until the last output is made. Such a rechunk goes through the
+/// common refinement first: each input block is split on its own (and released), then the
+/// pieces are merged, which bounds memory to about one input and one output block per task.
 pub(crate) fn rechunk_node(node: &Arc<Node>, chunks: Vec<Vec<usize>>) -> Arc<Node> {
+    let via: Vec<Vec<usize>> = node
+        .chunks
+        .iter()
+        .zip(&chunks)
+        .map(|(a, b)| refine(a, b))
+        .collect();
+    if via != node.chunks && via != chunks {
+        let split = rechunk_direct(node, via);
+        return rechunk_direct(&split, chunks);
+    }
+    rechunk_direct(node, chunks)
+}
+
+/// One rechunk stage: each output block assembled from the input blocks it overlaps.
+fn rechunk_direct(node: &Arc<Node>, chunks: Vec<Vec<usize>>) -> Arc<Node> {
     let name = Tokenizer::new("array-rechunk")
         .write(&*node.name)
         .write(&chunks)
