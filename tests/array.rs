@@ -771,6 +771,14 @@ proptest! {
         prop_assert!(close(&s, &a.sum_axis(Axis(axis))));
         let st = x.std(Axes::All, false).unwrap().compute().unwrap();
         prop_assert!(close(&st, &ndarray::arr0(a.std(0.0)).into_dyn()));
+        prop_assert_eq!(x.t().compute().unwrap(), a.t().as_standard_layout().into_owned());
+        prop_assert_eq!(x.rechunk(2).unwrap().compute().unwrap(), a.clone());
+        let last = shape[axis] as isize - 1;
+        let picked = x.take(&[last, 0], axis as isize).unwrap().compute().unwrap();
+        prop_assert_eq!(picked, a.select(Axis(axis), &[last as usize, 0]));
+        let mut cum = a.clone();
+        cum.accumulate_axis_inplace(Axis(axis), |&p, c| *c += p);
+        prop_assert!(close(&x.cumsum(axis as isize).unwrap().compute().unwrap(), &cum));
         let sl = x.slice(&[Idx::range(None, None, -2)]).unwrap().compute().unwrap();
         prop_assert_eq!(sl, a.slice_axis(Axis(0), ndarray::Slice::new(0, None, -2)).to_owned());
     }

@@ -11,6 +11,12 @@
 //! shapes are aligned on the right and a length-1 dimension stretches; blocks along stretched
 //! dimensions are reused, and chunks along shared dimensions are unified (by rechunking to the
 //! common refinement) before the tree is built.
+//!
+//! Typed arrays meet Rust's operators as follows: `&a + &b` needs both arrays of one element
+//! type and panics (like ndarray's operators) when the shapes do not broadcast — the methods of
+//! the same name (`a.add(&b)`) return the error instead. An operator with a scalar keeps the
+//! array's type: `&ints * 2.5` computes in `f64` and truncates back to integers, so convert
+//! first (`ints.astype::<f64>()`) for a float result. `/` is true division and yields floats.
 
 use std::ops;
 use std::sync::Arc;
