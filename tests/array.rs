@@ -974,3 +974,34 @@ fn rechunking_bands_to_columns_splits_before_merging() {
     }
     assert_eq!(g.len(), 8 + 64 + 8);
 }
+
+#[test]
+fn empty_and_zero_dimensional_arrays() {
+    let a = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
+    let x = array::from_array(a.clone(), 2).unwrap();
+    assert_eq!(x.compute().unwrap(), a);
+    assert_eq!((&x + 1.0).compute().unwrap().shape(), &[0, 3]);
+    assert_eq!(
+        x.sum(0, false).unwrap().compute().unwrap(),
+        a.sum_axis(Axis(0))
+    );
+    assert_eq!(
+        x.sum(1, false).unwrap().compute().unwrap(),
+        a.sum_axis(Axis(1))
+    );
+    assert!(x
+        .mean(0, false)
+        .unwrap()
+        .compute()
+        .unwrap()
+        .iter()
+        .all(|v| v.is_nan()));
+    assert!(x.max(Axes::All, false).is_err());
+    assert_eq!(x.t().compute().unwrap().shape(), &[3, 0]);
+    let s = array::full(&[], 4.0f64, ChunkSpec::from(Vec::<usize>::new())).unwrap();
+    assert_eq!((&s * 2.0).compute().unwrap(), ndarray::arr0(8.0).into_dyn());
+    assert_eq!(
+        s.sum_all().compute().unwrap(),
+        ndarray::arr0(4.0).into_dyn()
+    );
+}
