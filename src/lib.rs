@@ -46,6 +46,7 @@ pub use dusk_collections as collections;
 pub use dusk_core as core;
 pub use dusk_scheduler as scheduler;
 
+pub use dusk_collections::array;
 pub use dusk_collections::bag;
 pub use dusk_collections::dataframe;
 pub use dusk_collections::delayed;
@@ -54,9 +55,13 @@ pub use dusk_scheduler::config;
 /// The Polars version dusk's DataFrame partitions use, for expressions and results.
 pub use polars;
 
+/// The ndarray version dusk's Array blocks and results use.
+pub use ndarray;
+
 /// The names most programs need: `use dusk::prelude::*;`.
 pub mod prelude {
     pub use crate::visualize::Visualize;
+    pub use dusk_collections::array::{from_npy, Array, Axes, Idx};
     pub use dusk_collections::bag::{
         from_delayed, from_sequence, from_sequence_sized, range, read_text, Bag, ReadText,
     };

@@ -11,6 +11,7 @@
 //! This crate builds graphs and never runs them: computing is the schedulers' job
 //! (`dusk_scheduler::Compute`, re-exported by the `dusk` facade's prelude).
 
+pub mod array;
 pub mod bag;
 pub mod dataframe;
 pub mod delayed;
