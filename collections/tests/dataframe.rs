@@ -817,6 +817,56 @@ fn joins_match_polars_for_every_layout() {
             assert_frames_close(&sort_all(&got), &sort_all(expected));
         }
     }
+    // A side already partitioned on its keys is not shuffled again, nor is the result of a
+    // partition-wise join when it is joined again on the same keys.
+    let l = from_polars(left.clone(), 6).shuffle(&["k"], 5).unwrap();
+    let r = from_polars(right.clone(), 9);
+    let once = l
+        .filter(col("v").gt(lit(10.0)))
+        .unwrap()
+        .join(&r, &["k"], &["k"], JoinHow::Left, "_r")
+        .unwrap();
+    let plan = once.explain();
+    assert_eq!(plan.matches("hash shuffle").count(), 2, "{plan}");
+    assert_eq!(once.npartitions(), 5);
+    let twice = once
+        .join(
+            &r.select([col("k"), col("name").alias("again")]).unwrap(),
+            &["k"],
+            &["k"],
+            JoinHow::Inner,
+            "_2",
+        )
+        .unwrap();
+    let plan = twice.explain();
+    assert_eq!(
+        plan.matches("hash shuffle").count(),
+        3,
+        "only the new right side moves:\n{plan}"
+    );
+    let expected = left
+        .clone()
+        .lazy()
+        .filter(col("v").gt(lit(10.0)))
+        .join(
+            right.clone().lazy(),
+            [col("k")],
+            [col("k")],
+            JoinArgs::new(JoinType::Left).with_suffix(Some("_r".into())),
+        )
+        .join(
+            right
+                .clone()
+                .lazy()
+                .select([col("k"), col("name").alias("again")]),
+            [col("k")],
+            [col("k")],
+            JoinArgs::new(JoinType::Inner).with_suffix(Some("_2".into())),
+        )
+        .collect()
+        .unwrap();
+    assert_frames_close(&sort_all(&twice.compute().unwrap()), &sort_all(&expected));
+
     // Keys must exist on their side, and come in pairs.
     let l = from_polars(left.clone(), 2);
     let r = from_polars(right.clone(), 2);

@@ -8,7 +8,9 @@
 //!   `anti`), every left partition is joined with the whole right side: the big side never
 //!   moves.
 //! - **hash-partitioned** — otherwise both sides are hash-shuffled on the keys into the same
-//!   number of partitions and joined partition by partition.
+//!   number of partitions and joined partition by partition. A side that is already
+//!   hash-partitioned on its keys (the output of a shuffle or of such a join, through steps that
+//!   keep rows in place) is not shuffled again; the other side follows its layout.
 //!
 //! `semi` and `anti` joins are a left join against the right side's distinct keys with a
 //! marker column, so they need no extra Polars features.
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use dusk_core::{BoxError, Data, Op, Tokenizer};
 use polars::prelude::*;
 
-use super::kernels::concat_frames;
+use super::kernels::{concat_frames, Step};
 use super::plan::{Frame, JoinSpec, Node, Split};
 use super::{DataFrame, FrameError};
 
@@ -105,6 +107,51 @@ pub(crate) fn join_frames(
     }
 }
 
+/// The columns and partition count this frame is known to be hash-partitioned by: the output
+/// of a hash shuffle or of a partition-wise join (on its left keys), through per-partition
+/// steps that keep every row in its partition and leave the key columns alone.
+pub(crate) fn partitioning(frame: &Frame) -> Option<(Vec<String>, usize)> {
+    match &frame.node {
+        Node::Shuffle {
+            split: Split::Hash(on),
+            ..
+        } => Some((on.clone(), frame.npartitions)),
+        Node::Join {
+            spec,
+            broadcast: false,
+            ..
+        } if matches!(
+            spec.how,
+            JoinHow::Inner | JoinHow::Left | JoinHow::Semi | JoinHow::Anti
+        ) =>
+        {
+            Some((spec.left_on.clone(), frame.npartitions))
+        }
+        Node::Map { input, step } => {
+            let (on, n) = partitioning(input)?;
+            let keeps_keys = match step {
+                Step::Filter(_) | Step::Sort(_) | Step::Unique { .. } => true,
+                Step::Head(_) | Step::Tail(_) => true,
+                Step::WithColumns(exprs) => exprs.iter().all(|e| {
+                    !on.iter().any(|k| {
+                        e.to_field(&input.schema)
+                            .is_ok_and(|f| f.name().as_str() == k)
+                    })
+                }),
+                Step::Select(exprs) => on.iter().all(|k| {
+                    exprs
+                        .iter()
+                        .any(|e| matches!(e, Expr::Column(name) if name.as_str() == k))
+                }),
+                Step::Drop(cols) => !cols.iter().any(|c| on.contains(c)),
+                Step::Rename(_) | Step::Custom { .. } => false,
+            };
+            keeps_keys.then_some((on, n))
+        }
+        _ => None,
+    }
+}
+
 /// Joins partition 0 (left) with the concatenation of the other inputs (right).
 pub(crate) struct JoinOp {
     pub spec: Arc<JoinSpec>,
@@ -183,7 +230,13 @@ impl DataFrame {
                 self.frame.npartitions,
             )
         } else {
-            let n = self.frame.npartitions.max(right.frame.npartitions);
+            // A side already hash-partitioned on its keys keeps its layout; the other follows.
+            let left_layout = partitioning(&self.frame).filter(|(on, _)| *on == spec.left_on);
+            let right_layout = partitioning(&right.frame).filter(|(on, _)| *on == spec.right_on);
+            let n = match (left_layout, right_layout) {
+                (Some((_, n)), _) | (None, Some((_, n))) => n,
+                (None, None) => self.frame.npartitions.max(right.frame.npartitions),
+            };
             (
                 self.hash_partitioned(&spec.left_on, n).frame,
                 right.hash_partitioned(&spec.right_on, n).frame,
@@ -213,14 +266,8 @@ impl DataFrame {
 
     /// This frame hash-partitioned on `on` into `n` partitions (no-op when it already is).
     pub(crate) fn hash_partitioned(&self, on: &[String], n: usize) -> DataFrame {
-        if let Node::Shuffle {
-            split: Split::Hash(keys),
-            ..
-        } = &self.frame.node
-        {
-            if keys == on && self.frame.npartitions == n {
-                return self.clone();
-            }
+        if partitioning(&self.frame).is_some_and(|(keys, m)| keys == on && m == n) {
+            return self.clone();
         }
         let token = Tokenizer::new("hash-shuffle")
             .write(&self.frame.token)
