@@ -1,0 +1,714 @@
+//! The client: how a program runs graphs on a cluster.
+//!
+//! The API is blocking, like the rest of dusk: [`Client::compute`] returns the value. Behind it
+//! a small async core on its own thread keeps the connection to the scheduler, counts the
+//! references this process holds to each key, and fetches results **directly from the workers**
+//! that hold them (the scheduler only says where they are). Dropping the last
+//! [`RemoteFuture`] to a key tells the scheduler this client no longer needs it, so the workers
+//! free it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dusk_core::{
+    optimize, Collection, ComputeError, Data, Graph, Key, LiteralOp, Op, OptimizeOptions, Plan,
+    Task, Tokenizer, WireTask,
+};
+use rustc_hash::FxHashMap;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::connection::{self, FrameReader, Sender};
+use super::frame::FrameLimits;
+use super::message::{Heartbeat, Message, Role, TaskId};
+use super::{parse_address, DistributedError};
+
+type Reply<T> = std::sync::mpsc::Sender<Result<T, ComputeError>>;
+
+enum Request {
+    Submit {
+        tasks: Vec<WireTask>,
+        keys: Vec<Key>,
+    },
+    Gather {
+        keys: Vec<Key>,
+        reply: Reply<Vec<Data>>,
+    },
+    Decref {
+        keys: Vec<Key>,
+    },
+    Workers {
+        reply: Reply<Vec<WorkerSummary>>,
+    },
+    Close,
+    Gathered {
+        waiter: Waiter,
+        result: Result<Vec<Data>, (Vec<Key>, String)>,
+    },
+}
+
+/// What the scheduler knows about one worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerSummary {
+    /// The worker's name.
+    pub name: String,
+    /// Where it serves data.
+    pub data_address: String,
+    /// Its counters at its last heartbeat.
+    pub counters: Heartbeat,
+}
+
+struct Inner {
+    tx: mpsc::UnboundedSender<Request>,
+    address: String,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the request channel ends the core; the thread then exits.
+        let (dead, _) = mpsc::unbounded_channel();
+        self.tx = dead;
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A connection to a cluster's scheduler.
+///
+/// ```
+/// use dusk_core::{Data, Graph, Key, LiteralOp};
+/// use dusk_scheduler::distributed::{Client, LocalCluster};
+/// let cluster = LocalCluster::threads(1, 1).unwrap();
+/// let client = Client::connect(cluster.address()).unwrap();
+/// assert_eq!(client.workers().unwrap().len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// A result held on the cluster for this client; dropping the last handle releases it.
+pub struct RemoteFuture {
+    key: Key,
+    client: Client,
+}
+
+impl RemoteFuture {
+    /// The key of the result.
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Waits for the result and fetches it.
+    pub fn result(&self) -> Result<Data, ComputeError> {
+        let mut v = self.client.gather_keys(std::slice::from_ref(&self.key))?;
+        v.pop()
+            .ok_or_else(|| ComputeError::Scheduler("no result returned".into()))
+    }
+}
+
+impl Clone for RemoteFuture {
+    fn clone(&self) -> Self {
+        let _ = self.client.inner.tx.send(Request::Submit {
+            tasks: Vec::new(),
+            keys: vec![self.key.clone()],
+        });
+        RemoteFuture {
+            key: self.key.clone(),
+            client: self.client.clone(),
+        }
+    }
+}
+
+impl Drop for RemoteFuture {
+    fn drop(&mut self) {
+        let _ = self.client.inner.tx.send(Request::Decref {
+            keys: vec![self.key.clone()],
+        });
+    }
+}
+
+impl std::fmt::Debug for RemoteFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteFuture({})", self.key)
+    }
+}
+
+/// An argument of [`Client::submit`]: a value, or the result of an earlier submission.
+pub enum Arg<'a> {
+    /// A serialized value (see [`Data::encode`]).
+    Value(Data),
+    /// A result on the cluster.
+    Future(&'a RemoteFuture),
+}
+
+fn sched_err(e: impl std::fmt::Display) -> ComputeError {
+    ComputeError::Scheduler(e.to_string())
+}
+
+impl Client {
+    /// Connects to the scheduler at `address` (`tcp://HOST:PORT` or `HOST:PORT`).
+    pub fn connect(address: &str) -> Result<Client, DistributedError> {
+        let addr = parse_address(address)?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let core_tx = tx.clone();
+        let a = addr.clone();
+        let thread = std::thread::Builder::new()
+            .name("dusk-client".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(DistributedError::Cluster(e.to_string())));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let connected = async {
+                        let stream = TcpStream::connect(&a).await.map_err(|source| {
+                            DistributedError::Io {
+                                action: "connect to",
+                                address: a.clone(),
+                                source,
+                            }
+                        })?;
+                        connection::handshake(stream, Role::Client, FrameLimits::default()).await
+                    };
+                    match connected.await {
+                        Ok((reader, write, _id)) => {
+                            let _ = ready_tx.send(Ok(()));
+                            let scheduler = connection::spawn_writer(write);
+                            let core = Core::new(scheduler, core_tx);
+                            core.run(reader, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| DistributedError::Cluster(e.to_string()))?;
+        ready_rx
+            .recv()
+            .map_err(|_| DistributedError::Cluster("the client thread died".into()))??;
+        // The core holds a sender to itself (for finished gathers), so it cannot wait for the
+        // channel to close: it stops once its own sender is the only one left (see `Core::run`).
+        Ok(Client {
+            inner: Arc::new(Inner {
+                tx,
+                address: addr,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// Disconnects from the scheduler now, even while futures are alive; the scheduler then
+    /// releases everything this client held. Later calls fail.
+    pub fn close(&self) {
+        let _ = self.inner.tx.send(Request::Close);
+    }
+
+    /// The scheduler's address.
+    pub fn address(&self) -> &str {
+        &self.inner.address
+    }
+
+    fn send(&self, r: Request) -> Result<(), ComputeError> {
+        self.inner
+            .tx
+            .send(r)
+            .map_err(|_| sched_err("the client is closed"))
+    }
+
+    /// Sends a graph and holds references to `keys`: one [`RemoteFuture`] per key.
+    pub fn submit_graph(
+        &self,
+        graph: &Graph,
+        keys: &[Key],
+    ) -> Result<Vec<RemoteFuture>, ComputeError> {
+        graph.validate(keys)?;
+        let wire = graph.to_wire()?;
+        self.send(Request::Submit {
+            tasks: wire.tasks,
+            keys: keys.to_vec(),
+        })?;
+        Ok(keys
+            .iter()
+            .map(|k| RemoteFuture {
+                key: k.clone(),
+                client: self.clone(),
+            })
+            .collect())
+    }
+
+    /// Runs `op` on the cluster with `args` (values or earlier results) and returns a future
+    /// of its result. The op must be serializable (registered with
+    /// [`dusk_core::register_op!`]); a worker built without it reports which op it lacks.
+    pub fn submit(&self, op: impl Op, args: Vec<Arg<'_>>) -> Result<RemoteFuture, ComputeError> {
+        let op: Arc<dyn Op> = Arc::new(op);
+        let wire_op = op
+            .to_wire()
+            .map_err(|_| dusk_core::GraphError::NotSerializable {
+                key: Key::new(op.name()),
+                op: op.name().to_string(),
+            })?;
+        let mut graph = Graph::new();
+        let mut deps = Vec::with_capacity(args.len());
+        let mut tok = Tokenizer::new("submit");
+        tok.write(&wire_op.kind).write_bytes(&wire_op.payload);
+        for a in args {
+            match a {
+                Arg::Value(d) => {
+                    let lit = LiteralOp::new(d);
+                    let w = lit.to_wire().map_err(|_| {
+                        sched_err("submit arguments must be serialized values (Data::encode)")
+                    })?;
+                    let key = Key::new(
+                        Tokenizer::new("literal")
+                            .write_bytes(&w.payload)
+                            .name("literal"),
+                    );
+                    graph.insert(key.clone(), Task::new(lit, vec![]));
+                    tok.write(&key);
+                    deps.push(key);
+                }
+                Arg::Future(f) => {
+                    tok.write(&f.key);
+                    deps.push(f.key.clone());
+                }
+            }
+        }
+        let key = Key::new(tok.name(op.name()));
+        graph.insert(key.clone(), Task::from_arc(op, deps));
+        let wire = graph.to_wire()?;
+        self.send(Request::Submit {
+            tasks: wire.tasks,
+            keys: vec![key.clone()],
+        })?;
+        Ok(RemoteFuture {
+            key,
+            client: self.clone(),
+        })
+    }
+
+    /// Submits `make(item)` for every item, each with the item as its one argument.
+    pub fn map<T, O: Op>(
+        &self,
+        make: impl Fn() -> O,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<Vec<RemoteFuture>, ComputeError>
+    where
+        T: serde::Serialize,
+    {
+        let mut graph = Graph::new();
+        let mut keys = Vec::new();
+        for item in items {
+            let op = make();
+            let data = Data::encode(&item).map_err(sched_err)?;
+            let lit = LiteralOp::new(data);
+            let w = lit
+                .to_wire()
+                .map_err(|_| sched_err("unserializable item"))?;
+            let lit_key = Key::new(
+                Tokenizer::new("literal")
+                    .write_bytes(&w.payload)
+                    .name("literal"),
+            );
+            let wop = op
+                .to_wire()
+                .map_err(|_| dusk_core::GraphError::NotSerializable {
+                    key: lit_key.clone(),
+                    op: op.name().to_string(),
+                })?;
+            let key = Key::new(
+                Tokenizer::new("map")
+                    .write(&wop.kind)
+                    .write_bytes(&wop.payload)
+                    .write(&lit_key)
+                    .name(op.name()),
+            );
+            graph.insert(lit_key.clone(), Task::new(lit, vec![]));
+            graph.insert(key.clone(), Task::new(op, vec![lit_key]));
+            keys.push(key);
+        }
+        self.submit_graph(&graph, &keys)
+    }
+
+    /// Waits for every future and fetches the results, in order.
+    pub fn gather(&self, futures: &[RemoteFuture]) -> Result<Vec<Data>, ComputeError> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key.clone()).collect();
+        self.gather_keys(&keys)
+    }
+
+    fn gather_keys(&self, keys: &[Key]) -> Result<Vec<Data>, ComputeError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::Gather {
+            keys: keys.to_vec(),
+            reply: tx,
+        })?;
+        rx.recv()
+            .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
+    }
+
+    /// Computes the results of `outputs` in `graph` on the cluster (Dask's `client.get`).
+    pub fn get(&self, graph: &Graph, outputs: &[Key]) -> Result<Vec<Data>, ComputeError> {
+        let futures = self.submit_graph(graph, outputs)?;
+        self.gather(&futures)
+    }
+
+    /// Computes a collection on the cluster: the same value `.compute()` gives locally.
+    pub fn compute<C: Collection + ?Sized>(
+        &self,
+        collection: &C,
+    ) -> Result<C::Output, ComputeError> {
+        let mut graph = Graph::new();
+        let keys = collection.lower(&mut graph)?;
+        let graph = optimize(&graph, &keys, OptimizeOptions::default());
+        Plan::new(&graph, &keys)?;
+        let results = self.get(&graph, &keys)?;
+        collection.finalize(results)
+    }
+
+    /// The workers connected to the scheduler, with their latest counters.
+    pub fn workers(&self) -> Result<Vec<WorkerSummary>, ComputeError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::Workers { reply: tx })?;
+        rx.recv_timeout(Duration::from_secs(30))
+            .map_err(|_| sched_err("no answer from the scheduler"))?
+    }
+}
+
+#[derive(Clone)]
+enum Status {
+    Pending,
+    Ready(TaskId, Vec<String>),
+    Erred(String),
+}
+
+struct Waiter {
+    keys: Vec<Key>,
+    reply: Reply<Vec<Data>>,
+    attempts: u32,
+}
+
+type PeerConn = (FrameReader, OwnedWriteHalf);
+type Pool = Arc<tokio::sync::Mutex<FxHashMap<String, Vec<PeerConn>>>>;
+
+struct Core {
+    scheduler: Sender,
+    me: mpsc::UnboundedSender<Request>,
+    refs: FxHashMap<Key, u32>,
+    status: FxHashMap<Key, Status>,
+    waiters: Vec<Waiter>,
+    workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
+    pool: Pool,
+    lost: Option<String>,
+}
+
+impl Core {
+    fn new(scheduler: Sender, me: mpsc::UnboundedSender<Request>) -> Core {
+        Core {
+            scheduler,
+            me,
+            refs: FxHashMap::default(),
+            status: FxHashMap::default(),
+            waiters: Vec::new(),
+            workers_replies: Vec::new(),
+            pool: Arc::default(),
+            lost: None,
+        }
+    }
+
+    async fn run(
+        mut self,
+        mut reader: FrameReader,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+    ) {
+        // `me` keeps the channel open; the core ends when only `me` is left.
+        loop {
+            tokio::select! {
+                r = requests.recv() => match r {
+                    Some(Request::Close) | None => {
+                        self.lose("the client was closed".into());
+                        return;
+                    }
+                    Some(r) => self.request(r),
+                },
+                frame = reader.read(), if self.lost.is_none() => match frame {
+                    Ok(Some((m, _))) => self.message(m),
+                    Ok(None) => self.lose("the scheduler closed the connection".into()),
+                    Err(e) => self.lose(e.to_string()),
+                },
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    // The last `Client` handle is gone when only the core's own sender remains.
+                    if self.me.strong_count() <= 1 && self.waiters.is_empty() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn lose(&mut self, why: String) {
+        let msg = format!("lost the connection to the scheduler: {why}");
+        for w in self.waiters.drain(..) {
+            let _ = w.reply.send(Err(sched_err(&msg)));
+        }
+        for r in self.workers_replies.drain(..) {
+            let _ = r.send(Err(sched_err(&msg)));
+        }
+        self.lost = Some(msg);
+    }
+
+    fn request(&mut self, r: Request) {
+        match r {
+            Request::Submit { tasks, keys } => {
+                for k in &keys {
+                    let n = self.refs.entry(k.clone()).or_insert(0);
+                    *n += 1;
+                    self.status.entry(k.clone()).or_insert(Status::Pending);
+                }
+                if tasks.is_empty() && keys.iter().all(|k| self.refs[k] > 1) {
+                    return;
+                }
+                let _ = self.scheduler.send(
+                    Message::UpdateGraph {
+                        tasks,
+                        wanted: keys,
+                    }
+                    .into(),
+                );
+            }
+            Request::Decref { keys } => {
+                let mut release = Vec::new();
+                for k in keys {
+                    if let Some(n) = self.refs.get_mut(&k) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.refs.remove(&k);
+                            self.status.remove(&k);
+                            release.push(k);
+                        }
+                    }
+                }
+                if !release.is_empty() {
+                    let _ = self
+                        .scheduler
+                        .send(Message::Release { keys: release }.into());
+                }
+            }
+            Request::Gather { keys, reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.waiters.push(Waiter {
+                    keys,
+                    reply,
+                    attempts: 0,
+                });
+                self.check_waiters();
+            }
+            Request::Workers { reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.workers_replies.push(reply);
+                let _ = self.scheduler.send(Message::GetWorkers.into());
+            }
+            Request::Close => {}
+            Request::Gathered { waiter, result } => match result {
+                Ok(data) => {
+                    let _ = waiter.reply.send(Ok(data));
+                }
+                Err((lost_keys, error)) => {
+                    if waiter.attempts >= 5 {
+                        let _ = waiter.reply.send(Err(sched_err(format!(
+                            "could not fetch results from the workers: {error}"
+                        ))));
+                        return;
+                    }
+                    // The holder may have died: wait for the scheduler to say where the
+                    // recomputed results are.
+                    for k in lost_keys {
+                        if let Some(s) = self.status.get_mut(&k) {
+                            *s = Status::Pending;
+                        }
+                    }
+                    self.waiters.push(Waiter {
+                        attempts: waiter.attempts + 1,
+                        ..waiter
+                    });
+                    self.check_waiters();
+                }
+            },
+        }
+    }
+
+    fn message(&mut self, m: Message) {
+        match m {
+            Message::Ready { items } => {
+                for r in items {
+                    if self.refs.contains_key(&r.key) {
+                        self.status.insert(r.key, Status::Ready(r.id, r.who_has));
+                    }
+                }
+            }
+            Message::Erred { items } => {
+                for (k, e) in items {
+                    if self.refs.contains_key(&k) {
+                        self.status.insert(k, Status::Erred(e));
+                    }
+                }
+            }
+            Message::GraphRefused { error } => {
+                for w in self.waiters.drain(..) {
+                    let _ = w.reply.send(Err(sched_err(&error)));
+                }
+            }
+            Message::Workers { items } => {
+                let list: Vec<WorkerSummary> = items
+                    .into_iter()
+                    .map(|(name, data_address, counters)| WorkerSummary {
+                        name,
+                        data_address,
+                        counters,
+                    })
+                    .collect();
+                for r in self.workers_replies.drain(..) {
+                    let _ = r.send(Ok(list.clone()));
+                }
+            }
+            _ => {}
+        }
+        self.check_waiters();
+    }
+
+    fn check_waiters(&mut self) {
+        let mut i = 0;
+        while i < self.waiters.len() {
+            let w = &self.waiters[i];
+            let mut ready = true;
+            let mut failed = None;
+            for k in &w.keys {
+                match self.status.get(k) {
+                    Some(Status::Ready(..)) => {}
+                    Some(Status::Erred(e)) => {
+                        failed = Some((k.clone(), e.clone()));
+                        break;
+                    }
+                    Some(Status::Pending) => ready = false,
+                    None => {
+                        failed = Some((k.clone(), "the key is not held by this client".into()));
+                        break;
+                    }
+                }
+            }
+            if let Some((key, e)) = failed {
+                let w = self.waiters.swap_remove(i);
+                let _ = w.reply.send(Err(ComputeError::TaskFailed {
+                    key,
+                    source: e.into(),
+                }));
+                continue;
+            }
+            if !ready {
+                i += 1;
+                continue;
+            }
+            let w = self.waiters.swap_remove(i);
+            let locations: Vec<(Key, TaskId, Vec<String>)> = w
+                .keys
+                .iter()
+                .filter_map(|k| match self.status.get(k) {
+                    Some(Status::Ready(id, who)) => Some((k.clone(), *id, who.clone())),
+                    _ => None,
+                })
+                .collect();
+            let pool = self.pool.clone();
+            let me = self.me.clone();
+            tokio::spawn(async move {
+                let result = gather(&pool, &locations).await;
+                let _ = me.send(Request::Gathered { waiter: w, result });
+            });
+        }
+    }
+}
+
+async fn gather(
+    pool: &Pool,
+    locations: &[(Key, TaskId, Vec<String>)],
+) -> Result<Vec<Data>, (Vec<Key>, String)> {
+    let mut by_addr: FxHashMap<&str, Vec<TaskId>> = FxHashMap::default();
+    for (key, id, who) in locations {
+        let Some(addr) = who.first() else {
+            return Err((vec![key.clone()], format!("no worker holds {key}")));
+        };
+        by_addr.entry(addr.as_str()).or_default().push(*id);
+    }
+    let mut fetches = Vec::new();
+    for (addr, ids) in by_addr {
+        let pool = pool.clone();
+        let addr = addr.to_string();
+        fetches.push(tokio::spawn(async move {
+            let r = fetch_pooled(&pool, &addr, &ids).await;
+            (addr, ids, r)
+        }));
+    }
+    let mut got: FxHashMap<TaskId, Data> = FxHashMap::default();
+    for f in fetches {
+        let (addr, ids, r) = f.await.map_err(|e| (Vec::new(), e.to_string()))?;
+        match r {
+            Ok(items) => got.extend(items),
+            Err(e) => {
+                let lost: Vec<Key> = locations
+                    .iter()
+                    .filter(|(_, id, _)| ids.contains(id))
+                    .map(|(k, _, _)| k.clone())
+                    .collect();
+                return Err((lost, format!("{addr}: {e}")));
+            }
+        }
+    }
+    locations
+        .iter()
+        .map(|(k, id, _)| {
+            got.get(id)
+                .cloned()
+                .ok_or_else(|| (vec![k.clone()], format!("{k} was not returned")))
+        })
+        .collect()
+}
+
+async fn fetch_pooled(
+    pool: &Pool,
+    addr: &str,
+    ids: &[TaskId],
+) -> Result<Vec<(TaskId, Data)>, String> {
+    let conn = pool.lock().await.get_mut(addr).and_then(|v| v.pop());
+    let (mut reader, mut write) = match conn {
+        Some(c) => c,
+        None => {
+            let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let (r, w, _) = connection::handshake(stream, Role::Peer, FrameLimits::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            (r, w)
+        }
+    };
+    let out = super::worker::request(&mut reader, &mut write, ids).await?;
+    pool.lock()
+        .await
+        .entry(addr.to_string())
+        .or_default()
+        .push((reader, write));
+    Ok(out)
+}
