@@ -521,3 +521,39 @@ fn real_processes_survive_a_sigkill() {
         }
     });
 }
+
+/// A quick look at throughput and latency without criterion:
+/// `cargo test -p dusk-scheduler --test distributed throughput_probe -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput_probe() {
+    deadline(300, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        for n in [1_000u32, 10_000, 100_000] {
+            let mut g = Graph::new();
+            let keys: Vec<Key> = (0..n).map(|i| Key::part(format!("t{n}"), i)).collect();
+            for (i, k) in keys.iter().enumerate() {
+                g.add(k.clone(), add(i as u64), vec![]);
+            }
+            let t = std::time::Instant::now();
+            let futures = client.submit_graph(&g, &keys).unwrap();
+            let out = client.gather(&futures).unwrap();
+            let el = t.elapsed();
+            eprintln!(
+                "{n} tasks: {el:?}, {:.0} tasks/s ({} results)",
+                n as f64 / el.as_secs_f64(),
+                out.len()
+            );
+        }
+        let mut times = Vec::new();
+        for i in 0..200u64 {
+            let t = std::time::Instant::now();
+            let f = client.submit(add(i), vec![]).unwrap();
+            f.result().unwrap();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        eprintln!("round trip: median {:?}", times[100]);
+    });
+}

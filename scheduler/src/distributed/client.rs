@@ -406,7 +406,10 @@ struct Core {
     me: mpsc::UnboundedSender<Request>,
     refs: FxHashMap<Key, u32>,
     status: FxHashMap<Key, Status>,
-    waiters: Vec<Waiter>,
+    waiters: FxHashMap<u64, Waiter>,
+    pending: FxHashMap<u64, usize>,
+    watch: FxHashMap<Key, Vec<u64>>,
+    next_waiter: u64,
     workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
     pool: Pool,
     lost: Option<String>,
@@ -419,7 +422,10 @@ impl Core {
             me,
             refs: FxHashMap::default(),
             status: FxHashMap::default(),
-            waiters: Vec::new(),
+            waiters: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            watch: FxHashMap::default(),
+            next_waiter: 0,
             workers_replies: Vec::new(),
             pool: Arc::default(),
             lost: None,
@@ -458,9 +464,7 @@ impl Core {
 
     fn lose(&mut self, why: String) {
         let msg = format!("lost the connection to the scheduler: {why}");
-        for w in self.waiters.drain(..) {
-            let _ = w.reply.send(Err(sched_err(&msg)));
-        }
+        self.fail_all(&msg);
         for r in self.workers_replies.drain(..) {
             let _ = r.send(Err(sched_err(&msg)));
         }
@@ -509,12 +513,11 @@ impl Core {
                     let _ = reply.send(Err(sched_err(msg)));
                     return;
                 }
-                self.waiters.push(Waiter {
+                self.add_waiter(Waiter {
                     keys,
                     reply,
                     attempts: 0,
                 });
-                self.check_waiters();
             }
             Request::Workers { reply } => {
                 if let Some(msg) = &self.lost {
@@ -543,11 +546,10 @@ impl Core {
                             *s = Status::Pending;
                         }
                     }
-                    self.waiters.push(Waiter {
+                    self.add_waiter(Waiter {
                         attempts: waiter.attempts + 1,
                         ..waiter
                     });
-                    self.check_waiters();
                 }
             },
         }
@@ -558,22 +560,29 @@ impl Core {
             Message::Ready { items } => {
                 for r in items {
                     if self.refs.contains_key(&r.key) {
+                        let key = r.key.clone();
                         self.status.insert(r.key, Status::Ready(r.id, r.who_has));
+                        self.key_ready(&key);
                     }
                 }
             }
             Message::Erred { items } => {
                 for (k, e) in items {
                     if self.refs.contains_key(&k) {
-                        self.status.insert(k, Status::Erred(e));
+                        self.status.insert(k.clone(), Status::Erred(e.clone()));
+                        for id in self.watch.remove(&k).unwrap_or_default() {
+                            self.pending.remove(&id);
+                            if let Some(w) = self.waiters.remove(&id) {
+                                let _ = w.reply.send(Err(ComputeError::TaskFailed {
+                                    key: k.clone(),
+                                    source: e.clone().into(),
+                                }));
+                            }
+                        }
                     }
                 }
             }
-            Message::GraphRefused { error } => {
-                for w in self.waiters.drain(..) {
-                    let _ = w.reply.send(Err(sched_err(&error)));
-                }
-            }
+            Message::GraphRefused { error } => self.fail_all(&error),
             Message::Workers { items } => {
                 let list: Vec<WorkerSummary> = items
                     .into_iter()
@@ -589,57 +598,87 @@ impl Core {
             }
             _ => {}
         }
-        self.check_waiters();
     }
 
-    fn check_waiters(&mut self) {
-        let mut i = 0;
-        while i < self.waiters.len() {
-            let w = &self.waiters[i];
-            let mut ready = true;
-            let mut failed = None;
-            for k in &w.keys {
-                match self.status.get(k) {
-                    Some(Status::Ready(..)) => {}
-                    Some(Status::Erred(e)) => {
-                        failed = Some((k.clone(), e.clone()));
-                        break;
-                    }
-                    Some(Status::Pending) => ready = false,
-                    None => {
-                        failed = Some((k.clone(), "the key is not held by this client".into()));
-                        break;
-                    }
+    fn fail_all(&mut self, msg: &str) {
+        for (_, w) in self.waiters.drain() {
+            let _ = w.reply.send(Err(sched_err(msg)));
+        }
+        self.pending.clear();
+        self.watch.clear();
+    }
+
+    /// Registers a gather: answered at once if a key failed, fetched once no key is pending.
+    fn add_waiter(&mut self, w: Waiter) {
+        let mut pending = 0;
+        for k in &w.keys {
+            match self.status.get(k) {
+                Some(Status::Ready(..)) => {}
+                Some(Status::Pending) => pending += 1,
+                Some(Status::Erred(e)) => {
+                    let _ = w.reply.send(Err(ComputeError::TaskFailed {
+                        key: k.clone(),
+                        source: e.clone().into(),
+                    }));
+                    return;
+                }
+                None => {
+                    let _ = w
+                        .reply
+                        .send(Err(sched_err(format!("{k} is not held by this client"))));
+                    return;
                 }
             }
-            if let Some((key, e)) = failed {
-                let w = self.waiters.swap_remove(i);
-                let _ = w.reply.send(Err(ComputeError::TaskFailed {
-                    key,
-                    source: e.into(),
-                }));
-                continue;
-            }
-            if !ready {
-                i += 1;
-                continue;
-            }
-            let w = self.waiters.swap_remove(i);
-            let locations: Vec<(Key, TaskId, Vec<String>)> = w
-                .keys
-                .iter()
-                .filter_map(|k| match self.status.get(k) {
-                    Some(Status::Ready(id, who)) => Some((k.clone(), *id, who.clone())),
-                    _ => None,
-                })
-                .collect();
-            let pool = self.pool.clone();
-            let me = self.me.clone();
-            tokio::spawn(async move {
-                let result = gather(&pool, &locations).await;
-                let _ = me.send(Request::Gathered { waiter: w, result });
-            });
         }
+        if pending == 0 {
+            self.dispatch(w);
+            return;
+        }
+        let id = self.next_waiter;
+        self.next_waiter += 1;
+        for k in &w.keys {
+            if matches!(self.status.get(k), Some(Status::Pending)) {
+                self.watch.entry(k.clone()).or_default().push(id);
+            }
+        }
+        self.pending.insert(id, pending);
+        self.waiters.insert(id, w);
+    }
+
+    fn key_ready(&mut self, key: &Key) {
+        for id in self.watch.remove(key).unwrap_or_default() {
+            let done = match self.pending.get_mut(&id) {
+                Some(n) => {
+                    *n -= 1;
+                    *n == 0
+                }
+                None => false,
+            };
+            if done {
+                self.pending.remove(&id);
+                if let Some(w) = self.waiters.remove(&id) {
+                    self.dispatch(w);
+                }
+            }
+        }
+    }
+
+    /// Fetches a waiter's results from the workers, off the core's loop.
+    fn dispatch(&mut self, w: Waiter) {
+        let locations: Vec<(Key, TaskId, Vec<String>)> = w
+            .keys
+            .iter()
+            .filter_map(|k| match self.status.get(k) {
+                Some(Status::Ready(id, who)) => Some((k.clone(), *id, who.clone())),
+                _ => None,
+            })
+            .collect();
+        let pool = self.pool.clone();
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            let result = gather(&pool, &locations).await;
+            let _ = me.send(Request::Gathered { waiter: w, result });
+        });
     }
 }
 

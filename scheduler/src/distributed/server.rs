@@ -155,8 +155,9 @@ pub async fn serve(
         workers: HashMap::new(),
         clients: HashMap::new(),
         heartbeat_timeout: config.heartbeat_timeout,
+        last_tick: Instant::now(),
     };
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -257,6 +258,7 @@ struct Scheduler {
     workers: HashMap<u64, WorkerConn>,
     clients: HashMap<u64, Sender>,
     heartbeat_timeout: Duration,
+    last_tick: Instant,
 }
 
 impl Scheduler {
@@ -362,6 +364,8 @@ impl Scheduler {
 
     fn tick(&mut self, out: &mut Outbox) {
         let now = Instant::now();
+        self.state.measure(now.duration_since(self.last_tick), out);
+        self.last_tick = now;
         let dead: Vec<u64> = self
             .workers
             .iter()

@@ -126,6 +126,10 @@ pub struct StateConfig {
     pub saturation: f64,
     /// How long tasks may wait with no worker connected before they fail.
     pub no_workers_timeout: Duration,
+    /// On top of `saturation × threads`, a worker may hold as many ready tasks as it finishes
+    /// in this much time (measured). Slow tasks gain nothing from it; microsecond tasks keep
+    /// the worker busy across a network round trip instead of idling between batches.
+    pub queue_time: Duration,
 }
 
 impl Default for StateConfig {
@@ -134,6 +138,7 @@ impl Default for StateConfig {
             allowed_failures: 3,
             saturation: 2.0,
             no_workers_timeout: Duration::from_secs(30),
+            queue_time: Duration::from_millis(10),
         }
     }
 }
@@ -158,6 +163,10 @@ struct WorkerRecord {
     nthreads: u32,
     processing: FxHashSet<TaskId>,
     has: FxHashSet<TaskId>,
+    /// Tasks finished since the last rate measurement.
+    done: u64,
+    /// Measured tasks finished per second (moving average).
+    rate: f64,
 }
 
 /// What the state machine wants said, gathered per recipient so the server sends batches.
@@ -304,6 +313,8 @@ impl SchedulerState {
                 nthreads: nthreads.max(1),
                 processing: FxHashSet::default(),
                 has: FxHashSet::default(),
+                done: 0,
+                rate: 0.0,
             },
         );
         self.no_workers_since = None;
@@ -481,7 +492,28 @@ impl SchedulerState {
     }
 
     fn capacity(&self, w: &WorkerRecord) -> usize {
-        ((w.nthreads as f64 * self.config.saturation).ceil() as usize).max(1)
+        let base = (w.nthreads as f64 * self.config.saturation).ceil();
+        let extra = w.rate * self.config.queue_time.as_secs_f64();
+        ((base + extra) as usize).max(1)
+    }
+
+    /// Called periodically with the time since the last call: updates each worker's measured
+    /// task rate (which sets how much work it may hold) and hands out queued work.
+    pub fn measure(&mut self, elapsed: Duration, out: &mut Outbox) {
+        let secs = elapsed.as_secs_f64();
+        if secs <= 0.0 {
+            return;
+        }
+        for w in self.workers.values_mut() {
+            let now = w.done as f64 / secs;
+            w.rate = if w.rate == 0.0 {
+                now
+            } else {
+                0.5 * w.rate + 0.5 * now
+            };
+            w.done = 0;
+        }
+        self.drain_queue(out);
     }
 
     /// A task whose inputs are all in memory: place it, or queue it.
@@ -607,6 +639,7 @@ impl SchedulerState {
         if let Some(w) = self.workers.get_mut(&worker) {
             w.processing.remove(&id);
             w.has.insert(id);
+            w.done += 1;
         }
         let (deps, dependents) = match self.tasks.get_mut(&id) {
             Some(t) => {
@@ -1075,6 +1108,25 @@ mod tests {
         assert_eq!(s.state_of(&keys[9]), TaskState::Queued);
         s.task_finished(1, first[0], 1, &mut out);
         assert_eq!(sent(&mut out, 1).len(), 1);
+    }
+
+    #[test]
+    fn fast_workers_may_hold_more_ready_tasks() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        let tasks: Vec<WireTask> = (0..1000).map(|i| task(&format!("t{i}"), &[])).collect();
+        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &keys, &mut out).unwrap();
+        let first = sent(&mut out, 1);
+        assert_eq!(first.len(), 2);
+        for id in first {
+            s.task_finished(1, id, 1, &mut out);
+        }
+        sent(&mut out, 1);
+        // 2 tasks in 1 ms: 2,000 tasks/s, so 10 ms of queue is 20 more tasks.
+        s.measure(Duration::from_millis(1), &mut out);
+        assert_eq!(sent(&mut out, 1).len(), 20);
     }
 
     #[test]
