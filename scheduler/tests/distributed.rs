@@ -557,3 +557,54 @@ fn throughput_probe() {
         eprintln!("round trip: median {:?}", times[100]);
     });
 }
+
+/// A collection whose value is the sum of `0..n` plus `n`, computed by registered ops.
+struct SumPlusN(u64);
+
+impl dusk_core::Collection for SumPlusN {
+    type Output = u64;
+    fn lower(&self, graph: &mut Graph) -> Result<Vec<Key>, ComputeError> {
+        let parts: Vec<Key> = (0..self.0 as u32)
+            .map(|i| Key::part(format!("sum-plus-{}", self.0), i))
+            .collect();
+        for (i, k) in parts.iter().enumerate() {
+            graph.add(k.clone(), lit(i as u64), vec![]);
+        }
+        let total = Key::new(format!("sum-plus-total-{}", self.0));
+        graph.add(total.clone(), add(self.0), parts);
+        Ok(vec![total])
+    }
+    fn num_outputs(&self) -> usize {
+        1
+    }
+    fn finalize(&self, results: Vec<Data>) -> Result<u64, ComputeError> {
+        results[0]
+            .decode::<u64>()
+            .map_err(|source| ComputeError::Result {
+                key: Key::new("sum-plus-total"),
+                source,
+            })
+    }
+}
+
+#[test]
+fn compute_runs_on_the_default_client() {
+    use dusk_scheduler::Compute;
+    deadline(60, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let local = SumPlusN(20)
+            .compute_with(&ComputeOptions::default().scheduler(Scheduler::Sync))
+            .unwrap();
+        assert_eq!(client.compute(&SumPlusN(20)).unwrap(), local);
+        client.set_as_default();
+        let on_cluster = SumPlusN(30).compute();
+        dusk_scheduler::distributed::client::clear_default();
+        assert_eq!(on_cluster.unwrap(), (0..30).sum::<u64>() + 30);
+        let ran: u64 = cluster
+            .workers()
+            .map(|w| w.stats().tasks_run.load(Ordering::Relaxed))
+            .sum();
+        assert!(ran >= 2, "the workers ran {ran} tasks");
+    });
+}

@@ -48,6 +48,35 @@ enum Request {
     },
 }
 
+static DEFAULT: Mutex<Option<Client>> = Mutex::new(None);
+
+/// The client `.compute()` uses when a call does not choose a scheduler: the one made default
+/// with [`Client::set_as_default`], else one connected to `DUSK_SCHEDULER=tcp://HOST:PORT`
+/// (unless a local scheduler was chosen with [`crate::config::set_scheduler`]). `Ok(None)`
+/// means: compute locally.
+pub fn default_client() -> Result<Option<Client>, DistributedError> {
+    let mut slot = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = slot.as_ref() {
+        return Ok(Some(c.clone()));
+    }
+    if crate::config::scheduler_is_set() {
+        return Ok(None);
+    }
+    match std::env::var("DUSK_SCHEDULER") {
+        Ok(v) if v.trim().starts_with("tcp://") => {
+            let client = Client::connect(v.trim())?;
+            *slot = Some(client.clone());
+            Ok(Some(client))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Stops `.compute()` from using a default client: it runs locally again.
+pub fn clear_default() {
+    DEFAULT.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
 /// What the scheduler knows about one worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerSummary {
@@ -213,6 +242,13 @@ impl Client {
     /// releases everything this client held. Later calls fail.
     pub fn close(&self) {
         let _ = self.inner.tx.send(Request::Close);
+    }
+
+    /// Makes `.compute()` on any collection run on this client's cluster (when the call does
+    /// not choose a scheduler), until [`clear_default`] — Dask's behaviour of the newest
+    /// `Client`.
+    pub fn set_as_default(&self) {
+        *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
     }
 
     /// The scheduler's address.
@@ -392,6 +428,12 @@ enum Status {
     Erred(String),
 }
 
+struct Entry {
+    refs: u32,
+    status: Status,
+    watchers: Vec<u64>,
+}
+
 struct Waiter {
     keys: Vec<Key>,
     reply: Reply<Vec<Data>>,
@@ -404,11 +446,10 @@ type Pool = Arc<tokio::sync::Mutex<FxHashMap<String, Vec<PeerConn>>>>;
 struct Core {
     scheduler: Sender,
     me: mpsc::UnboundedSender<Request>,
-    refs: FxHashMap<Key, u32>,
-    status: FxHashMap<Key, Status>,
+    /// Every key this client holds: its reference count, status and waiting gathers.
+    entries: FxHashMap<Key, Entry>,
     waiters: FxHashMap<u64, Waiter>,
     pending: FxHashMap<u64, usize>,
-    watch: FxHashMap<Key, Vec<u64>>,
     next_waiter: u64,
     workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
     pool: Pool,
@@ -420,11 +461,9 @@ impl Core {
         Core {
             scheduler,
             me,
-            refs: FxHashMap::default(),
-            status: FxHashMap::default(),
+            entries: FxHashMap::default(),
             waiters: FxHashMap::default(),
             pending: FxHashMap::default(),
-            watch: FxHashMap::default(),
             next_waiter: 0,
             workers_replies: Vec::new(),
             pool: Arc::default(),
@@ -474,12 +513,17 @@ impl Core {
     fn request(&mut self, r: Request) {
         match r {
             Request::Submit { tasks, keys } => {
+                let mut all_held = true;
                 for k in &keys {
-                    let n = self.refs.entry(k.clone()).or_insert(0);
-                    *n += 1;
-                    self.status.entry(k.clone()).or_insert(Status::Pending);
+                    let e = self.entries.entry(k.clone()).or_insert_with(|| Entry {
+                        refs: 0,
+                        status: Status::Pending,
+                        watchers: Vec::new(),
+                    });
+                    e.refs += 1;
+                    all_held &= e.refs > 1;
                 }
-                if tasks.is_empty() && keys.iter().all(|k| self.refs[k] > 1) {
+                if tasks.is_empty() && all_held {
                     return;
                 }
                 let _ = self.scheduler.send(
@@ -493,11 +537,10 @@ impl Core {
             Request::Decref { keys } => {
                 let mut release = Vec::new();
                 for k in keys {
-                    if let Some(n) = self.refs.get_mut(&k) {
-                        *n -= 1;
-                        if *n == 0 {
-                            self.refs.remove(&k);
-                            self.status.remove(&k);
+                    if let Some(e) = self.entries.get_mut(&k) {
+                        e.refs -= 1;
+                        if e.refs == 0 {
+                            self.entries.remove(&k);
                             release.push(k);
                         }
                     }
@@ -542,8 +585,8 @@ impl Core {
                     // The holder may have died: wait for the scheduler to say where the
                     // recomputed results are.
                     for k in lost_keys {
-                        if let Some(s) = self.status.get_mut(&k) {
-                            *s = Status::Pending;
+                        if let Some(e) = self.entries.get_mut(&k) {
+                            e.status = Status::Pending;
                         }
                     }
                     self.add_waiter(Waiter {
@@ -559,18 +602,18 @@ impl Core {
         match m {
             Message::Ready { items } => {
                 for r in items {
-                    if self.refs.contains_key(&r.key) {
-                        let key = r.key.clone();
-                        self.status.insert(r.key, Status::Ready(r.id, r.who_has));
-                        self.key_ready(&key);
+                    if let Some(e) = self.entries.get_mut(&r.key) {
+                        e.status = Status::Ready(r.id, r.who_has);
+                        let watchers = std::mem::take(&mut e.watchers);
+                        self.key_ready(watchers);
                     }
                 }
             }
             Message::Erred { items } => {
                 for (k, e) in items {
-                    if self.refs.contains_key(&k) {
-                        self.status.insert(k.clone(), Status::Erred(e.clone()));
-                        for id in self.watch.remove(&k).unwrap_or_default() {
+                    if let Some(entry) = self.entries.get_mut(&k) {
+                        entry.status = Status::Erred(e.clone());
+                        for id in std::mem::take(&mut entry.watchers) {
                             self.pending.remove(&id);
                             if let Some(w) = self.waiters.remove(&id) {
                                 let _ = w.reply.send(Err(ComputeError::TaskFailed {
@@ -605,14 +648,16 @@ impl Core {
             let _ = w.reply.send(Err(sched_err(msg)));
         }
         self.pending.clear();
-        self.watch.clear();
+        for e in self.entries.values_mut() {
+            e.watchers.clear();
+        }
     }
 
     /// Registers a gather: answered at once if a key failed, fetched once no key is pending.
     fn add_waiter(&mut self, w: Waiter) {
         let mut pending = 0;
         for k in &w.keys {
-            match self.status.get(k) {
+            match self.entries.get(k).map(|e| &e.status) {
                 Some(Status::Ready(..)) => {}
                 Some(Status::Pending) => pending += 1,
                 Some(Status::Erred(e)) => {
@@ -637,16 +682,18 @@ impl Core {
         let id = self.next_waiter;
         self.next_waiter += 1;
         for k in &w.keys {
-            if matches!(self.status.get(k), Some(Status::Pending)) {
-                self.watch.entry(k.clone()).or_default().push(id);
+            if let Some(e) = self.entries.get_mut(k) {
+                if matches!(e.status, Status::Pending) {
+                    e.watchers.push(id);
+                }
             }
         }
         self.pending.insert(id, pending);
         self.waiters.insert(id, w);
     }
 
-    fn key_ready(&mut self, key: &Key) {
-        for id in self.watch.remove(key).unwrap_or_default() {
+    fn key_ready(&mut self, watchers: Vec<u64>) {
+        for id in watchers {
             let done = match self.pending.get_mut(&id) {
                 Some(n) => {
                     *n -= 1;
@@ -668,7 +715,7 @@ impl Core {
         let locations: Vec<(Key, TaskId, Vec<String>)> = w
             .keys
             .iter()
-            .filter_map(|k| match self.status.get(k) {
+            .filter_map(|k| match self.entries.get(k).map(|e| &e.status) {
                 Some(Status::Ready(id, who)) => Some((k.clone(), *id, who.clone())),
                 _ => None,
             })
