@@ -15,13 +15,13 @@ use dusk_core::{
     Task, Tokenizer, WireTask,
 };
 use rustc_hash::FxHashMap;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::connection::{self, FrameReader, Sender};
 use super::frame::FrameLimits;
 use super::message::{Heartbeat, Message, Role, TaskId};
+use super::worker::{fetch_pooled, Pool};
 use super::{parse_address, DistributedError};
 
 type Reply<T> = std::sync::mpsc::Sender<Result<T, ComputeError>>;
@@ -440,9 +440,6 @@ struct Waiter {
     attempts: u32,
 }
 
-type PeerConn = (FrameReader, OwnedWriteHalf);
-type Pool = Arc<tokio::sync::Mutex<FxHashMap<String, Vec<PeerConn>>>>;
-
 struct Core {
     scheduler: Sender,
     me: mpsc::UnboundedSender<Request>,
@@ -772,29 +769,4 @@ async fn gather(
                 .ok_or_else(|| (vec![k.clone()], format!("{k} was not returned")))
         })
         .collect()
-}
-
-async fn fetch_pooled(
-    pool: &Pool,
-    addr: &str,
-    ids: &[TaskId],
-) -> Result<Vec<(TaskId, Data)>, String> {
-    let conn = pool.lock().await.get_mut(addr).and_then(|v| v.pop());
-    let (mut reader, mut write) = match conn {
-        Some(c) => c,
-        None => {
-            let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-            let (r, w, _) = connection::handshake(stream, Role::Peer, FrameLimits::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            (r, w)
-        }
-    };
-    let out = super::worker::request(&mut reader, &mut write, ids).await?;
-    pool.lock()
-        .await
-        .entry(addr.to_string())
-        .or_default()
-        .push((reader, write));
-    Ok(out)
 }

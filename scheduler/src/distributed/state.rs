@@ -532,31 +532,32 @@ impl SchedulerState {
                 .map(|(id, _)| *id)
         } else {
             // The worker holding most input bytes; ties go to the least busy.
-            let mut best: Option<(u64, usize, WorkerId)> = None;
+            let mut held: smallvec::SmallVec<[(WorkerId, u64); 4]> = smallvec::SmallVec::new();
             for d in &t.deps {
                 if let Some(dep) = self.tasks.get(d) {
                     for w in &dep.who_has {
-                        let held: u64 = t
-                            .deps
-                            .iter()
-                            .filter(|x| self.worker_has(*w, **x))
-                            .map(|x| self.tasks.get(x).map_or(0, |r| r.nbytes.max(1)))
-                            .sum();
-                        let busy = self
-                            .workers
-                            .get(w)
-                            .map_or(usize::MAX, |r| r.processing.len());
-                        let better = match best {
-                            None => true,
-                            Some((bh, bb, bw)) => {
-                                (held, std::cmp::Reverse(busy), std::cmp::Reverse(*w))
-                                    > (bh, std::cmp::Reverse(bb), std::cmp::Reverse(bw))
-                            }
-                        };
-                        if better {
-                            best = Some((held, busy, *w));
+                        match held.iter_mut().find(|(x, _)| x == w) {
+                            Some((_, b)) => *b += dep.nbytes.max(1),
+                            None => held.push((*w, dep.nbytes.max(1))),
                         }
                     }
+                }
+            }
+            let mut best: Option<(u64, usize, WorkerId)> = None;
+            for (w, bytes) in held {
+                let busy = self
+                    .workers
+                    .get(&w)
+                    .map_or(usize::MAX, |r| r.processing.len());
+                let better = match best {
+                    None => true,
+                    Some((bb, bbusy, bw)) => {
+                        (bytes, std::cmp::Reverse(busy), std::cmp::Reverse(w))
+                            > (bb, std::cmp::Reverse(bbusy), std::cmp::Reverse(bw))
+                    }
+                };
+                if better && self.workers.contains_key(&w) {
+                    best = Some((bytes, busy, w));
                 }
             }
             best.map(|(_, _, w)| w).or_else(|| {

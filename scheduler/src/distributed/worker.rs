@@ -291,7 +291,7 @@ async fn run(
 
     let (internal_tx, mut internal) = mpsc::unbounded_channel::<Internal>();
     let mut heartbeat = tokio::time::interval(config.heartbeat);
-    let limits = config.limits;
+    let pool: Pool = Arc::default();
     tokio::pin!(stop);
     let outcome = loop {
         tokio::select! {
@@ -302,7 +302,7 @@ async fn run(
             frame = reader.read() => match frame {
                 Ok(Some((Message::Compute { tasks }, _))) => {
                     for task in tasks {
-                        start_task(task, &store, &job_tx, &internal_tx, &scheduler, &stats, limits);
+                        start_task(task, &store, &job_tx, &internal_tx, &scheduler, &stats, &pool);
                     }
                 }
                 Ok(Some((Message::Free { ids }, _))) => {
@@ -376,7 +376,7 @@ fn start_task(
     internal: &mpsc::UnboundedSender<Internal>,
     scheduler: &Sender,
     stats: &Arc<WorkerStats>,
-    limits: FrameLimits,
+    pool: &Pool,
 ) {
     let missing: Vec<TaskId> = {
         let s = lock(store);
@@ -396,8 +396,9 @@ fn start_task(
     }
     let internal = internal.clone();
     let stats = stats.clone();
+    let pool = pool.clone();
     tokio::spawn(async move {
-        let result = fetch_inputs(&task, &missing, &stats, limits).await;
+        let result = fetch_inputs(&task, &missing, &stats, &pool).await;
         let _ = internal.send(Internal::Fetched { task, result });
     });
 }
@@ -406,7 +407,7 @@ async fn fetch_inputs(
     task: &ComputeTask,
     missing: &[TaskId],
     stats: &WorkerStats,
-    limits: FrameLimits,
+    pool: &Pool,
 ) -> Result<FxHashMap<TaskId, Data>, String> {
     let mut by_addr: FxHashMap<&str, Vec<TaskId>> = FxHashMap::default();
     for id in missing {
@@ -417,7 +418,7 @@ async fn fetch_inputs(
     }
     let mut out = FxHashMap::default();
     for (addr, ids) in by_addr {
-        let got = fetch(addr, &ids, limits).await.map_err(|e| {
+        let got = fetch_pooled(pool, addr, &ids).await.map_err(|e| {
             format!(
                 "could not fetch inputs of task {} from {addr}: {e}",
                 task.key
@@ -434,17 +435,37 @@ async fn fetch_inputs(
     Ok(out)
 }
 
-/// Asks the worker serving data at `addr` for the results of `ids`.
-pub async fn fetch(
+/// An open data connection to a worker.
+pub type PeerConn = (FrameReader, tokio::net::tcp::OwnedWriteHalf);
+
+/// Idle data connections by worker address, reused so that a fetch costs one round trip
+/// rather than a TCP connect and a handshake.
+pub type Pool = Arc<tokio::sync::Mutex<FxHashMap<String, Vec<PeerConn>>>>;
+
+/// Asks the worker serving data at `addr` for the results of `ids`, on a pooled connection.
+pub async fn fetch_pooled(
+    pool: &Pool,
     addr: &str,
     ids: &[TaskId],
-    limits: FrameLimits,
 ) -> Result<Vec<(TaskId, Data)>, String> {
-    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut reader, mut write, _) = connection::handshake(stream, Role::Peer, limits)
+    let conn = pool.lock().await.get_mut(addr).and_then(|v| v.pop());
+    let (mut reader, mut write) = match conn {
+        Some(c) => c,
+        None => {
+            let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let (r, w, _) = connection::handshake(stream, Role::Peer, FrameLimits::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            (r, w)
+        }
+    };
+    let out = request(&mut reader, &mut write, ids).await?;
+    pool.lock()
         .await
-        .map_err(|e| e.to_string())?;
-    request(&mut reader, &mut write, ids).await
+        .entry(addr.to_string())
+        .or_default()
+        .push((reader, write));
+    Ok(out)
 }
 
 /// Sends one `GetData` on an open peer connection and decodes the reply.
