@@ -10,11 +10,11 @@
 //! A connection that sends a malformed frame is closed with its reason logged; the loop and
 //! every other connection carry on.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -152,8 +152,8 @@ pub async fn serve(
     });
     let mut sched = Scheduler {
         state: SchedulerState::new(config.state),
-        workers: HashMap::new(),
-        clients: HashMap::new(),
+        workers: FxHashMap::default(),
+        clients: FxHashMap::default(),
         heartbeat_timeout: config.heartbeat_timeout,
         last_tick: Instant::now(),
     };
@@ -255,8 +255,8 @@ struct WorkerConn {
 
 struct Scheduler {
     state: SchedulerState,
-    workers: HashMap<u64, WorkerConn>,
-    clients: HashMap<u64, Sender>,
+    workers: FxHashMap<u64, WorkerConn>,
+    clients: FxHashMap<u64, Sender>,
     heartbeat_timeout: Duration,
     last_tick: Instant,
 }
