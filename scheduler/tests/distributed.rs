@@ -410,6 +410,61 @@ fn futures_submit_map_and_release_on_drop() {
     });
 }
 
+/// Fails on its first `fail_times` runs in this process, then adds one to its input.
+#[derive(Serialize, Deserialize)]
+struct Flaky {
+    name: String,
+    fail_times: u32,
+}
+impl SerdeOp for Flaky {
+    const KIND: &'static str = "test.flaky";
+}
+impl Op for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        static RUNS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+        let before = runs.iter().filter(|n| **n == self.name).count() as u32;
+        runs.push(self.name.clone());
+        if before < self.fail_times {
+            return Err(format!("flaky failure {}", before + 1).into());
+        }
+        Ok(Data::encode(&(inputs[0].decode::<u64>()? + 1))?)
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+}
+register_op!(Flaky);
+
+#[test]
+fn scatter_wait_and_retries() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let x = client.scatter(Data::encode(&41u64).unwrap()).unwrap();
+        let flaky = |name: &str, fail_times| Flaky {
+            name: name.into(),
+            fail_times,
+        };
+        // Without retries the first failure is final.
+        let once = client
+            .submit(flaky("once", 1), vec![Arg::Future(&x)])
+            .unwrap();
+        let err = client.wait(&[once]).unwrap_err().to_string();
+        assert!(err.contains("flaky failure 1"), "{err}");
+        // With two retries, two failures are survived.
+        client.set_retries(2);
+        let twice = client
+            .submit(flaky("twice", 2), vec![Arg::Future(&x)])
+            .unwrap();
+        client.wait(std::slice::from_ref(&twice)).unwrap();
+        assert_eq!(values(&[twice.result().unwrap()]), vec![42]);
+    });
+}
+
 #[test]
 fn a_disconnected_client_releases_its_data() {
     deadline(60, || {

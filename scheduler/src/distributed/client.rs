@@ -30,8 +30,13 @@ enum Request {
     Submit {
         tasks: Vec<WireTask>,
         keys: Vec<Key>,
+        retries: u32,
     },
     Gather {
+        keys: Vec<Key>,
+        reply: Reply<Vec<Data>>,
+    },
+    Wait {
         keys: Vec<Key>,
         reply: Reply<Vec<Data>>,
     },
@@ -91,6 +96,7 @@ pub struct WorkerSummary {
 struct Inner {
     tx: mpsc::UnboundedSender<Request>,
     address: String,
+    retries: std::sync::atomic::AtomicU32,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -144,6 +150,7 @@ impl Clone for RemoteFuture {
         let _ = self.client.inner.tx.send(Request::Submit {
             tasks: Vec::new(),
             keys: vec![self.key.clone()],
+            retries: 0,
         });
         RemoteFuture {
             key: self.key.clone(),
@@ -233,6 +240,7 @@ impl Client {
             inner: Arc::new(Inner {
                 tx,
                 address: addr,
+                retries: std::sync::atomic::AtomicU32::new(0),
                 thread: Mutex::new(Some(thread)),
             }),
         })
@@ -249,6 +257,50 @@ impl Client {
     /// `Client`.
     pub fn set_as_default(&self) {
         *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
+    }
+
+    /// Runs every task submitted from now on up to `retries` more times when it fails
+    /// (Dask's `retries=`); 0, the default, makes the first error final.
+    pub fn set_retries(&self, retries: u32) {
+        self.inner
+            .retries
+            .store(retries, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn retries(&self) -> u32 {
+        self.inner
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Puts a value on the cluster (Dask's `scatter`): a future whose result is `data`,
+    /// usable as an argument of later submissions.
+    pub fn scatter(&self, data: Data) -> Result<RemoteFuture, ComputeError> {
+        let lit = LiteralOp::new(data);
+        let w = lit
+            .to_wire()
+            .map_err(|_| sched_err("scatter takes serialized values (Data::encode)"))?;
+        let key = Key::new(
+            Tokenizer::new("scatter")
+                .write(&w.kind)
+                .write_bytes(&w.payload)
+                .name("scatter"),
+        );
+        let mut graph = Graph::new();
+        graph.insert(key.clone(), Task::new(lit, vec![]));
+        let mut f = self.submit_graph(&graph, &[key])?;
+        f.pop().ok_or_else(|| sched_err("nothing scattered"))
+    }
+
+    /// Waits until every future's result is in memory on the cluster, or one failed, without
+    /// fetching the results.
+    pub fn wait(&self, futures: &[RemoteFuture]) -> Result<(), ComputeError> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key.clone()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::Wait { keys, reply: tx })?;
+        rx.recv()
+            .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
+            .map(|_| ())
     }
 
     /// The scheduler's address.
@@ -274,6 +326,7 @@ impl Client {
         self.send(Request::Submit {
             tasks: wire.tasks,
             keys: keys.to_vec(),
+            retries: self.retries(),
         })?;
         Ok(keys
             .iter()
@@ -327,6 +380,7 @@ impl Client {
         self.send(Request::Submit {
             tasks: wire.tasks,
             keys: vec![key.clone()],
+            retries: self.retries(),
         })?;
         Ok(RemoteFuture {
             key,
@@ -438,6 +492,8 @@ struct Waiter {
     keys: Vec<Key>,
     reply: Reply<Vec<Data>>,
     attempts: u32,
+    /// Fetch the results (gather), or only wait for them to exist (wait).
+    fetch: bool,
 }
 
 struct Core {
@@ -509,7 +565,11 @@ impl Core {
 
     fn request(&mut self, r: Request) {
         match r {
-            Request::Submit { tasks, keys } => {
+            Request::Submit {
+                tasks,
+                keys,
+                retries,
+            } => {
                 let mut all_held = true;
                 for k in &keys {
                     let e = self.entries.entry(k.clone()).or_insert_with(|| Entry {
@@ -527,6 +587,7 @@ impl Core {
                     Message::UpdateGraph {
                         tasks,
                         wanted: keys,
+                        retries,
                     }
                     .into(),
                 );
@@ -557,6 +618,19 @@ impl Core {
                     keys,
                     reply,
                     attempts: 0,
+                    fetch: true,
+                });
+            }
+            Request::Wait { keys, reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.add_waiter(Waiter {
+                    keys,
+                    reply,
+                    attempts: 0,
+                    fetch: false,
                 });
             }
             Request::Workers { reply } => {
@@ -709,6 +783,10 @@ impl Core {
 
     /// Fetches a waiter's results from the workers, off the core's loop.
     fn dispatch(&mut self, w: Waiter) {
+        if !w.fetch {
+            let _ = w.reply.send(Ok(Vec::new()));
+            return;
+        }
         let locations: Vec<(Key, TaskId, Vec<String>)> = w
             .keys
             .iter()

@@ -254,6 +254,9 @@ pub enum Message {
         tasks: Vec<dusk_core::WireTask>,
         /// The keys the client holds references to.
         wanted: Vec<Key>,
+        /// How many times a failing task of this graph is run again before its error is
+        /// final (Dask's `retries`).
+        retries: u32,
     },
     /// Client → scheduler: the client no longer holds these keys.
     Release {

@@ -331,8 +331,15 @@ impl Scheduler {
 
     fn client_message(&mut self, conn: u64, message: Message, out: &mut Outbox) {
         match message {
-            Message::UpdateGraph { tasks, wanted } => {
-                if let Err(e) = self.state.update_graph(conn, tasks, &wanted, out) {
+            Message::UpdateGraph {
+                tasks,
+                wanted,
+                retries,
+            } => {
+                if let Err(e) = self
+                    .state
+                    .update_graph_with_retries(conn, tasks, &wanted, retries, out)
+                {
                     if let Some(tx) = self.clients.get(&conn) {
                         let _ = tx.send(
                             Message::GraphRefused {

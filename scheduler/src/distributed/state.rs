@@ -155,6 +155,7 @@ struct TaskRecord {
     nbytes: u64,
     wanted_by: u32,
     suspicious: u32,
+    retries: u32,
     error: Option<String>,
 }
 
@@ -334,6 +335,19 @@ impl SchedulerState {
         wanted: &[Key],
         out: &mut Outbox,
     ) -> Result<(), GraphRefused> {
+        self.update_graph_with_retries(client, tasks, wanted, 0, out)
+    }
+
+    /// Like [`SchedulerState::update_graph`]; each new task that fails is run again up to
+    /// `retries` times before its error is final.
+    pub fn update_graph_with_retries(
+        &mut self,
+        client: ClientId,
+        tasks: Vec<WireTask>,
+        wanted: &[Key],
+        retries: u32,
+        out: &mut Outbox,
+    ) -> Result<(), GraphRefused> {
         // Check before changing anything.
         {
             let batch: FxHashSet<&Key> = tasks.iter().map(|t| &t.key).collect();
@@ -375,6 +389,7 @@ impl SchedulerState {
                     nbytes: 0,
                     wanted_by: 0,
                     suspicious: 0,
+                    retries,
                     error: None,
                 },
             );
@@ -691,7 +706,15 @@ impl SchedulerState {
         if let Some(w) = self.workers.get_mut(&worker) {
             w.processing.remove(&id);
         }
-        if missing_input {
+        let retry = !missing_input
+            && match self.tasks.get_mut(&id) {
+                Some(t) if t.retries > 0 => {
+                    t.retries -= 1;
+                    true
+                }
+                _ => false,
+            };
+        if missing_input || retry {
             self.set_state(id, TaskState::Released);
             // Inputs the worker could not fetch are gone from their holders.
             self.activate(&[id], out);
@@ -1194,6 +1217,24 @@ mod tests {
         let (key, err) = &out.erred[&7][0];
         assert_eq!(key, &Key::new("b"));
         assert!(err.contains("'a'") && err.contains("boom"), "{err}");
+    }
+
+    #[test]
+    fn failing_tasks_are_retried_then_fail() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph_with_retries(7, vec![task("a", &[])], &[Key::new("a")], 2, &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        for _ in 0..2 {
+            assert_eq!(sent(&mut out, 1), vec![a]);
+            s.task_failed(1, a, "flaky".into(), false, &mut out);
+            assert!(out.erred.is_empty());
+        }
+        assert_eq!(sent(&mut out, 1), vec![a]);
+        s.task_failed(1, a, "flaky".into(), false, &mut out);
+        assert_eq!(out.erred[&7][0].1, "flaky");
     }
 
     #[test]
