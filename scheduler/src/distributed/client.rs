@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dusk_core::{
-    optimize, Collection, ComputeError, Data, Graph, Key, LiteralOp, Op, OptimizeOptions, Plan,
-    Task, Tokenizer, WireTask,
+    optimize, Collection, ComputeError, Data, Graph, Key, LiteralOp, Op, OptimizeOptions, Task,
+    Tokenizer, WireTask,
 };
 use rustc_hash::FxHashMap;
 use tokio::net::TcpStream;
@@ -461,7 +461,6 @@ impl Client {
         let mut graph = Graph::new();
         let keys = collection.lower(&mut graph)?;
         let graph = optimize(&graph, &keys, OptimizeOptions::default());
-        Plan::new(&graph, &keys)?;
         let results = self.get(&graph, &keys)?;
         collection.finalize(results)
     }

@@ -41,6 +41,8 @@ pub struct WorkerConfig {
     pub name: String,
     /// How often to tell the scheduler the worker is alive.
     pub heartbeat: Duration,
+    /// How long to keep trying to reach a scheduler that is not up yet.
+    pub connect_timeout: Duration,
     /// Frame limits.
     pub limits: FrameLimits,
 }
@@ -59,6 +61,7 @@ impl WorkerConfig {
             memory_limit: 0,
             name: format!("worker-{}", std::process::id()),
             heartbeat: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(10),
             limits: FrameLimits::default(),
         }
     }
@@ -217,13 +220,23 @@ async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), DistributedError> {
     let address = parse_address(&config.scheduler)?;
-    let stream = TcpStream::connect(&address)
-        .await
-        .map_err(|source| DistributedError::Io {
-            action: "connect to",
-            address: address.clone(),
-            source,
-        })?;
+    // A scheduler started at the same time may not listen yet: retry for a while.
+    let deadline = tokio::time::Instant::now() + config.connect_timeout;
+    let stream = loop {
+        match TcpStream::connect(&address).await {
+            Ok(s) => break s,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(source) => {
+                return Err(DistributedError::Io {
+                    action: "connect to",
+                    address: address.clone(),
+                    source,
+                })
+            }
+        }
+    };
     let local_ip = stream
         .local_addr()
         .map(|a| a.ip().to_string())
@@ -319,7 +332,10 @@ async fn run(
                     "worker ignoring unexpected {}",
                     connection::message_name(&other)
                 )),
-                Ok(None) => break Ok(()),
+                Ok(None) => {
+                    log_warn(format_args!("{}: the scheduler closed the connection; stopping", config.name));
+                    break Ok(());
+                }
                 Err(e) => break Err(DistributedError::SchedulerLost(e.to_string())),
             },
             Some(first) = results.recv() => {
