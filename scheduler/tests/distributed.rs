@@ -663,3 +663,35 @@ fn compute_runs_on_the_default_client() {
         assert!(ran >= 2, "the workers ran {ran} tasks");
     });
 }
+
+#[test]
+fn idle_workers_steal_queued_work() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let mut g = Graph::new();
+        g.add(Key::new("base"), lit(1), vec![]);
+        let users: Vec<Key> = (0..16u32).map(|i| Key::part("user", i)).collect();
+        for (i, k) in users.iter().enumerate() {
+            g.add(
+                k.clone(),
+                Add {
+                    extra: i as u64,
+                    sleep_ms: 40,
+                },
+                vec![Key::new("base")],
+            );
+        }
+        // Placement sends every user to the worker holding `base`; stealing spreads them.
+        let out = client.get(&g, &users).unwrap();
+        assert_eq!(values(&out), (1..=16).collect::<Vec<u64>>());
+        let runs: Vec<u64> = cluster
+            .workers()
+            .map(|w| w.stats().tasks_run.load(Ordering::Relaxed))
+            .collect();
+        assert!(
+            runs.iter().all(|r| *r >= 3),
+            "tasks run per worker: {runs:?}"
+        );
+    });
+}

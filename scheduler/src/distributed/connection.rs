@@ -210,6 +210,8 @@ pub fn message_name(m: &Message) -> &'static str {
         Message::Erred { .. } => "Erred",
         Message::Compute { .. } => "Compute",
         Message::Free { .. } => "Free",
+        Message::Steal { .. } => "Steal",
+        Message::Stolen { .. } => "Stolen",
         Message::Finished { .. } => "Finished",
         Message::Failed { .. } => "Failed",
         Message::Heartbeat(_) => "Heartbeat",

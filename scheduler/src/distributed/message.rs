@@ -283,6 +283,16 @@ pub enum Message {
         /// The tasks.
         tasks: Vec<ComputeTask>,
     },
+    /// Scheduler → worker: give back these tasks if they have not started (work stealing).
+    Steal {
+        /// The tasks.
+        ids: Vec<TaskId>,
+    },
+    /// Worker → scheduler: the tasks given back (the others had started).
+    Stolen {
+        /// The tasks.
+        ids: Vec<TaskId>,
+    },
     /// Scheduler → worker: drop these results.
     Free {
         /// The tasks.

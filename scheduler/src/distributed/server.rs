@@ -317,6 +317,7 @@ impl Scheduler {
                         .task_failed(conn, f.id, f.error, f.missing_input, out);
                 }
             }
+            Message::Stolen { ids } => self.state.stolen(conn, &ids, out),
             Message::Heartbeat(h) => {
                 if let Some(w) = self.workers.get_mut(&conn) {
                     w.heartbeat = h;
@@ -417,6 +418,11 @@ impl Scheduler {
                 });
             }
             let _ = conn.tx.send(Message::Compute { tasks }.into());
+        }
+        for (w, ids) in out.steal.drain() {
+            if let Some(conn) = self.workers.get(&w) {
+                let _ = conn.tx.send(Message::Steal { ids }.into());
+            }
         }
         for (w, ids) in out.free.drain() {
             if let Some(conn) = self.workers.get(&w) {

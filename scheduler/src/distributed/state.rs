@@ -177,6 +177,8 @@ pub struct Outbox {
     pub compute: FxHashMap<WorkerId, Vec<TaskId>>,
     /// Results each worker should drop.
     pub free: FxHashMap<WorkerId, Vec<TaskId>>,
+    /// Tasks each worker should give back if not started (work stealing).
+    pub steal: FxHashMap<WorkerId, Vec<TaskId>>,
     /// Results now in memory, per client.
     pub ready: FxHashMap<ClientId, Vec<TaskId>>,
     /// Failed keys, per client: `(key, error)`.
@@ -188,6 +190,7 @@ impl Outbox {
     pub fn is_empty(&self) -> bool {
         self.compute.is_empty()
             && self.free.is_empty()
+            && self.steal.is_empty()
             && self.ready.is_empty()
             && self.erred.is_empty()
     }
@@ -529,6 +532,55 @@ impl SchedulerState {
             w.done = 0;
         }
         self.drain_queue(out);
+        self.balance(out);
+    }
+
+    /// Work stealing: when a worker has nothing to do while another holds more tasks than it
+    /// has threads, ask that worker to give back half of its surplus; what it has not started
+    /// is placed again ([`SchedulerState::stolen`]).
+    pub fn balance(&mut self, out: &mut Outbox) {
+        let idle = self
+            .workers
+            .values()
+            .filter(|w| w.processing.is_empty())
+            .count();
+        if idle == 0 || !self.queue.is_empty() {
+            return;
+        }
+        for (id, w) in &self.workers {
+            let surplus = w.processing.len().saturating_sub(w.nthreads as usize);
+            if surplus < 2 {
+                continue;
+            }
+            let take: Vec<TaskId> = w.processing.iter().copied().take(surplus / 2).collect();
+            out.steal.entry(*id).or_default().extend(take);
+        }
+    }
+
+    /// `worker` gave back `ids` (they had not started): place them again, elsewhere if
+    /// another worker has room.
+    pub fn stolen(&mut self, worker: WorkerId, ids: &[TaskId], out: &mut Outbox) {
+        for &id in ids {
+            if self.tasks.get(&id).map(|t| t.state) != Some(TaskState::Processing(worker)) {
+                continue;
+            }
+            if let Some(w) = self.workers.get_mut(&worker) {
+                w.processing.remove(&id);
+            }
+            // Back to ready: processing → released → waiting, then placed.
+            self.set_state(id, TaskState::Released);
+            self.set_state(id, TaskState::Waiting);
+            let thief = self
+                .workers
+                .iter()
+                .filter(|(w, _)| **w != worker)
+                .min_by_key(|(w, r)| (r.processing.len(), **w))
+                .map(|(w, _)| *w);
+            match thief {
+                Some(t) => self.send_to(id, t, out),
+                None => self.make_ready(id, out),
+            }
+        }
     }
 
     /// A task whose inputs are all in memory: place it, or queue it.
@@ -1151,6 +1203,34 @@ mod tests {
         // 2 tasks in 1 ms: 2,000 tasks/s, so 10 ms of queue is 20 more tasks.
         s.measure(Duration::from_millis(1), &mut out);
         assert_eq!(sent(&mut out, 1).len(), 20);
+    }
+
+    #[test]
+    fn idle_workers_steal_from_saturated_ones() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        let mut tasks = vec![task("big", &[])];
+        for i in 0..8 {
+            tasks.push(task(&format!("use{i}"), &["big"]));
+        }
+        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &keys, &mut out).unwrap();
+        let big = id(&s, "big");
+        sent(&mut out, 1);
+        s.task_finished(1, big, 1 << 20, &mut out);
+        // Every user of `big` goes where `big` is.
+        assert_eq!(sent(&mut out, 1).len(), 8);
+        s.add_worker(2, "w2".into(), 1, &mut out);
+        s.balance(&mut out);
+        let asked = out.steal.remove(&1).unwrap();
+        assert_eq!(asked.len(), 3, "half of the 7 tasks beyond the one running");
+        s.stolen(1, &asked, &mut out);
+        let mut moved = sent(&mut out, 2);
+        moved.sort();
+        let mut asked = asked;
+        asked.sort();
+        assert_eq!(moved, asked);
     }
 
     #[test]

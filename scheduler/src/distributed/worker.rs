@@ -206,6 +206,58 @@ struct Job {
 
 type JobResult = (TaskId, Result<Data, String>);
 
+/// The tasks waiting for a thread. Unlike a channel, it lets the scheduler take back (steal)
+/// tasks that have not started.
+#[derive(Default)]
+struct JobQueue {
+    jobs: Mutex<(std::collections::VecDeque<Job>, bool)>,
+    ready: std::sync::Condvar,
+}
+
+impl JobQueue {
+    fn push(&self, job: Job) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .push_back(job);
+        self.ready.notify_one();
+    }
+
+    /// The next job; `None` once closed.
+    fn pop(&self) -> Option<Job> {
+        let mut q = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if q.1 {
+                return None;
+            }
+            if let Some(j) = q.0.pop_front() {
+                return Some(j);
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Removes the jobs among `ids` that have not started; returns their ids.
+    fn steal(&self, ids: &[TaskId]) -> Vec<TaskId> {
+        let mut q = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut taken = Vec::new();
+        q.0.retain(|j| {
+            let steal = ids.contains(&j.id);
+            if steal {
+                taken.push(j.id);
+            }
+            !steal
+        });
+        taken
+    }
+
+    fn close(&self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.ready.notify_all();
+    }
+}
+
 enum Internal {
     Fetched {
         task: ComputeTask,
@@ -277,23 +329,16 @@ async fn run(
     let server = tokio::spawn(serve_data(listener, store.clone(), config.limits));
 
     // The thread pool.
-    let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
-    let job_rx = Arc::new(Mutex::new(job_rx));
+    let job_tx = Arc::new(JobQueue::default());
     let (result_tx, mut results) = mpsc::unbounded_channel::<JobResult>();
     for i in 0..config.nthreads {
-        let rx = job_rx.clone();
+        let rx = job_tx.clone();
         let tx = result_tx.clone();
         let name = config.name.clone();
         let _ = std::thread::Builder::new()
             .name(format!("dusk-task-{i}"))
             .spawn(move || loop {
-                let job = {
-                    let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
-                    match rx.recv() {
-                        Ok(j) => j,
-                        Err(_) => return,
-                    }
-                };
+                let Some(job) = rx.pop() else { return };
                 let out = run_job(&name, job.key, &job.op, job.inputs);
                 if tx.send((job.id, out)).is_err() {
                     return;
@@ -317,6 +362,10 @@ async fn run(
                     for task in tasks {
                         start_task(task, &store, &job_tx, &internal_tx, &scheduler, &stats, &pool);
                     }
+                }
+                Ok(Some((Message::Steal { ids }, _))) => {
+                    let ids = job_tx.steal(&ids);
+                    let _ = scheduler.send(Message::Stolen { ids }.into());
                 }
                 Ok(Some((Message::Free { ids }, _))) => {
                     let mut s = lock(&store);
@@ -381,6 +430,7 @@ async fn run(
             },
         }
     };
+    job_tx.close();
     server.abort();
     outcome
 }
@@ -388,7 +438,7 @@ async fn run(
 fn start_task(
     task: ComputeTask,
     store: &Shared,
-    jobs: &std::sync::mpsc::Sender<Job>,
+    jobs: &JobQueue,
     internal: &mpsc::UnboundedSender<Internal>,
     scheduler: &Sender,
     stats: &Arc<WorkerStats>,
@@ -525,7 +575,7 @@ fn submit(
     task: ComputeTask,
     store: &Shared,
     mut fetched: Option<FxHashMap<TaskId, Data>>,
-    jobs: &std::sync::mpsc::Sender<Job>,
+    jobs: &JobQueue,
     scheduler: &Sender,
 ) {
     let inputs: Result<Vec<Data>, TaskId> = {
@@ -543,7 +593,7 @@ fn submit(
     };
     match inputs {
         Ok(inputs) => {
-            let _ = jobs.send(Job {
+            jobs.push(Job {
                 id: task.id,
                 key: task.key,
                 op: task.op,
