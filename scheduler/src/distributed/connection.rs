@@ -53,7 +53,9 @@ impl FrameReader {
                 return Ok(Some(frame));
             }
             let need = frame::missing(&self.buf, self.limits)?;
-            self.buf.reserve(need.max(4096));
+            // Grow with the bytes that actually arrive: a length prefix alone (which could be
+            // a lie) never makes us allocate the whole frame.
+            self.buf.reserve(need.clamp(4096, 1 << 20));
             if self.socket.read_buf(&mut self.buf).await? == 0 {
                 if self.buf.is_empty() {
                     return Ok(None);

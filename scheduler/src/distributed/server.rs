@@ -143,6 +143,8 @@ pub async fn serve(
     let acceptor = tokio::spawn(async move {
         loop {
             let Ok((stream, peer)) = listener.accept().await else {
+                // Out of file descriptors or similar: do not spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
             let tx = accept_tx.clone();

@@ -641,6 +641,8 @@ fn run_job(worker: &str, key: Key, op: &WireOp, inputs: Vec<Data>) -> Result<Dat
 async fn serve_data(listener: TcpListener, store: Shared, limits: FrameLimits) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
+            // Out of file descriptors or similar: do not spin.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let store = store.clone();
