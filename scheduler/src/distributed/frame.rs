@@ -6,7 +6,7 @@
 //! [u32 LE: length of the rest][u32 LE: header length][header: postcard Message][payload bytes]
 //! ```
 //!
-//! The header is small and structured (a [`Message`](super::message::Message) encoded with
+//! The header is small and structured (a [`Message`] encoded with
 //! postcard); the payload carries the bulk data of results (serialized values, raw array
 //! buffers) so that they are copied once into the socket buffer and never re-encoded. A length
 //! prefix, rather than a delimiter, lets the reader know up front how much to wait for, and lets it
