@@ -695,3 +695,20 @@ fn idle_workers_steal_queued_work() {
         );
     });
 }
+
+#[test]
+fn large_results_come_from_workers_small_ones_with_the_scheduler() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(1, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let mut g = Graph::new();
+        // 200,000 ones: ~200 KB encoded, above the inline limit.
+        g.add(Key::new("large"), Ones { n: 200_000 }, vec![]);
+        g.add(Key::new("small"), Ones { n: 10 }, vec![]);
+        let out = client
+            .get(&g, &[Key::new("large"), Key::new("small")])
+            .unwrap();
+        assert_eq!(out[0].decode::<Vec<u64>>().unwrap().len(), 200_000);
+        assert_eq!(out[1].decode::<Vec<u64>>().unwrap(), vec![1; 10]);
+    });
+}

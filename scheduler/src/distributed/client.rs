@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::connection::{self, FrameReader, Sender};
 use super::frame::FrameLimits;
-use super::message::{Heartbeat, Message, Role, TaskId};
+use super::message::{data_from_wire, Heartbeat, Message, Role, TaskId};
 use super::worker::{fetch_pooled, Pool};
 use super::{parse_address, DistributedError};
 
@@ -477,7 +477,7 @@ impl Client {
 #[derive(Clone)]
 enum Status {
     Pending,
-    Ready(TaskId, Vec<String>),
+    Ready(TaskId, Vec<String>, Option<Data>),
     Erred(String),
 }
 
@@ -539,7 +539,7 @@ impl Core {
                     Some(r) => self.request(r),
                 },
                 frame = reader.read(), if self.lost.is_none() => match frame {
-                    Ok(Some((m, _))) => self.message(m),
+                    Ok(Some((m, payload))) => self.message(m, payload),
                     Ok(None) => self.lose("the scheduler closed the connection".into()),
                     Err(e) => self.lose(e.to_string()),
                 },
@@ -668,12 +668,24 @@ impl Core {
         }
     }
 
-    fn message(&mut self, m: Message) {
+    fn message(&mut self, m: Message, payload: bytes::Bytes) {
         match m {
             Message::Ready { items } => {
+                let mut at = 0usize;
                 for r in items {
+                    let inline = match &r.inline {
+                        Some((kind, len)) => {
+                            let end = at.saturating_add(*len as usize);
+                            let data = payload
+                                .get(at..end)
+                                .and_then(|b| data_from_wire(kind, b).ok().flatten());
+                            at = end;
+                            data
+                        }
+                        None => None,
+                    };
                     if let Some(e) = self.entries.get_mut(&r.key) {
-                        e.status = Status::Ready(r.id, r.who_has);
+                        e.status = Status::Ready(r.id, r.who_has, inline);
                         let watchers = std::mem::take(&mut e.watchers);
                         self.key_ready(watchers);
                     }
@@ -786,11 +798,24 @@ impl Core {
             let _ = w.reply.send(Ok(Vec::new()));
             return;
         }
+        // Small results came with the scheduler's message: no fetch needed.
+        let inline: Option<Vec<Data>> = w
+            .keys
+            .iter()
+            .map(|k| match self.entries.get(k).map(|e| &e.status) {
+                Some(Status::Ready(_, _, Some(d))) => Some(d.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(data) = inline {
+            let _ = w.reply.send(Ok(data));
+            return;
+        }
         let locations: Vec<(Key, TaskId, Vec<String>)> = w
             .keys
             .iter()
             .filter_map(|k| match self.entries.get(k).map(|e| &e.status) {
-                Some(Status::Ready(id, who)) => Some((k.clone(), *id, who.clone())),
+                Some(Status::Ready(id, who, _)) => Some((k.clone(), *id, who.clone())),
                 _ => None,
             })
             .collect();

@@ -154,15 +154,25 @@ pub struct ComputeTask {
     pub inputs: Vec<TaskId>,
     /// Where the inputs this worker does not hold live: `(input, data address of a holder)`.
     pub who_has: Vec<(TaskId, String)>,
+    /// Whether a client waits for this result: if it is small, the worker sends it along with
+    /// `Finished`, saving the client a round trip to the worker.
+    pub wanted: bool,
 }
 
+/// Results up to this size travel with `Finished` when a client wants them.
+pub const INLINE_LIMIT: usize = 64 * 1024;
+
 /// A task that finished on a worker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finished {
     /// The task.
     pub id: TaskId,
     /// The size of its result.
     pub nbytes: u64,
+    /// Payload bytes of the result sent inline (0: not sent).
+    pub inline: u64,
+    /// The kind of the inline result.
+    pub kind: Option<DataKind>,
 }
 
 /// A task that failed on a worker.
@@ -201,6 +211,8 @@ pub struct KeyReady {
     pub id: TaskId,
     /// Data addresses of workers holding it.
     pub who_has: Vec<String>,
+    /// The result itself when it is small: its kind and payload bytes, in payload order.
+    pub inline: Option<(DataKind, u64)>,
 }
 
 /// What one item of a data payload is.

@@ -14,13 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{self, message_name, Sender};
 use super::frame::FrameLimits;
-use super::message::{ComputeTask, Heartbeat, KeyReady, Message, Role, TaskId};
+use super::message::{ComputeTask, DataKind, Heartbeat, KeyReady, Message, Role, TaskId};
 use super::state::{Outbox, SchedulerState, StateConfig};
 use super::{log_info, log_warn, DistributedError};
 
@@ -49,9 +50,19 @@ impl Default for SchedulerConfig {
 }
 
 enum Event {
-    Connected { conn: u64, role: Role, tx: Sender },
-    Message { conn: u64, message: Message },
-    Closed { conn: u64 },
+    Connected {
+        conn: u64,
+        role: Role,
+        tx: Sender,
+    },
+    Message {
+        conn: u64,
+        message: Message,
+        payload: Bytes,
+    },
+    Closed {
+        conn: u64,
+    },
 }
 
 /// A running scheduler; stops when dropped.
@@ -158,6 +169,7 @@ pub async fn serve(
         clients: FxHashMap::default(),
         heartbeat_timeout: config.heartbeat_timeout,
         last_tick: Instant::now(),
+        inline: FxHashMap::default(),
     };
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tokio::pin!(stop);
@@ -232,8 +244,15 @@ async fn handle_connection(
     }
     loop {
         match reader.read().await {
-            Ok(Some((message, _payload))) => {
-                if events.send(Event::Message { conn, message }).is_err() {
+            Ok(Some((message, payload))) => {
+                if events
+                    .send(Event::Message {
+                        conn,
+                        message,
+                        payload,
+                    })
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -261,6 +280,8 @@ struct Scheduler {
     clients: FxHashMap<u64, Sender>,
     heartbeat_timeout: Duration,
     last_tick: Instant,
+    /// Small results workers sent along with `Finished`, until the next flush.
+    inline: FxHashMap<TaskId, (DataKind, Bytes)>,
 }
 
 impl Scheduler {
@@ -295,10 +316,14 @@ impl Scheduler {
                     self.state.remove_client(conn, out);
                 }
             }
-            Event::Message { conn, message } => {
+            Event::Message {
+                conn,
+                message,
+                payload,
+            } => {
                 if let Some(w) = self.workers.get_mut(&conn) {
                     w.last_seen = Instant::now();
-                    self.worker_message(conn, message, out);
+                    self.worker_message(conn, message, payload, out);
                 } else if self.clients.contains_key(&conn) {
                     self.client_message(conn, message, out);
                 }
@@ -306,10 +331,18 @@ impl Scheduler {
         }
     }
 
-    fn worker_message(&mut self, conn: u64, message: Message, out: &mut Outbox) {
+    fn worker_message(&mut self, conn: u64, message: Message, payload: Bytes, out: &mut Outbox) {
         match message {
             Message::Finished { items } => {
+                let mut at = 0usize;
                 for f in items {
+                    if let Some(kind) = f.kind {
+                        let end = at.saturating_add(f.inline as usize);
+                        if end <= payload.len() {
+                            self.inline.insert(f.id, (kind, payload.slice(at..end)));
+                        }
+                        at = end;
+                    }
                     self.state.task_finished(conn, f.id, f.nbytes, out);
                 }
             }
@@ -400,7 +433,7 @@ impl Scheduler {
             };
             let mut tasks = Vec::with_capacity(ids.len());
             for id in ids {
-                let Some((key, op, inputs)) = self.state.task(id) else {
+                let Some((key, op, inputs, wanted)) = self.state.task(id) else {
                     continue;
                 };
                 let mut who_has: Vec<(TaskId, String)> = Vec::new();
@@ -417,6 +450,7 @@ impl Scheduler {
                     op: op.clone(),
                     inputs: inputs.to_vec(),
                     who_has,
+                    wanted,
                 });
             }
             let _ = conn.tx.send(Message::Compute { tasks }.into());
@@ -435,19 +469,29 @@ impl Scheduler {
             let Some(tx) = self.clients.get(&c) else {
                 continue;
             };
+            let mut payload = Vec::new();
             let items = ids
                 .into_iter()
                 .filter_map(|id| {
                     let key = self.state.key_of(id)?.clone();
+                    let inline = self.inline.get(&id).map(|(kind, bytes)| {
+                        payload.push(bytes.clone());
+                        (kind.clone(), bytes.len() as u64)
+                    });
                     Some(KeyReady {
                         key,
                         id,
                         who_has: self.state.who_has(id).map(str::to_string).collect(),
+                        inline,
                     })
                 })
                 .collect();
-            let _ = tx.send(Message::Ready { items }.into());
+            let _ = tx.send(connection::Outgoing {
+                message: Message::Ready { items },
+                payload,
+            });
         }
+        self.inline.clear();
         for (c, items) in out.erred.drain() {
             if let Some(tx) = self.clients.get(&c) {
                 let _ = tx.send(Message::Erred { items }.into());

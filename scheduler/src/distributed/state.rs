@@ -263,10 +263,10 @@ impl SchedulerState {
     }
 
     /// The key, op and inputs of a task, to build the message that runs it.
-    pub fn task(&self, id: TaskId) -> Option<(&Key, &WireOp, &[TaskId])> {
+    pub fn task(&self, id: TaskId) -> Option<(&Key, &WireOp, &[TaskId], bool)> {
         self.tasks
             .get(&id)
-            .map(|t| (&t.key, &t.op, t.inputs.as_slice()))
+            .map(|t| (&t.key, &t.op, t.inputs.as_slice(), t.wanted_by > 0))
     }
 
     /// The data addresses of workers holding the result of `id`.

@@ -24,7 +24,7 @@ use super::connection::{self, FrameReader, Sender};
 use super::frame::FrameLimits;
 use super::message::{
     data_from_wire, data_to_wire, ComputeTask, DataHeader, DataKind, Failed, Finished, Heartbeat,
-    Message, Role, TaskId, WorkerInfo,
+    Message, Role, TaskId, WorkerInfo, INLINE_LIMIT,
 };
 use super::{log_warn, parse_address, DistributedError};
 
@@ -202,9 +202,10 @@ struct Job {
     key: Key,
     op: WireOp,
     inputs: Vec<Data>,
+    wanted: bool,
 }
 
-type JobResult = (TaskId, Result<Data, String>);
+type JobResult = (TaskId, bool, Result<Data, String>);
 
 /// The tasks waiting for a thread. Unlike a channel, it lets the scheduler take back (steal)
 /// tasks that have not started.
@@ -340,7 +341,7 @@ async fn run(
             .spawn(move || loop {
                 let Some(job) = rx.pop() else { return };
                 let out = run_job(&name, job.key, &job.op, job.inputs);
-                if tx.send((job.id, out)).is_err() {
+                if tx.send((job.id, job.wanted, out)).is_err() {
                     return;
                 }
             });
@@ -389,20 +390,30 @@ async fn run(
             },
             Some(first) = results.recv() => {
                 let mut finished = Vec::new();
+                let mut inline = Vec::new();
                 let mut failed = Vec::new();
                 let mut next = Some(first);
                 {
                     let mut s = lock(&store);
-                    while let Some((id, out)) = next.take() {
+                    while let Some((id, wanted, out)) = next.take() {
                         stats.tasks_run.fetch_add(1, Ordering::Relaxed);
                         match out {
                             Ok(data) => {
                                 let nbytes = data.sizeof() as u64;
+                                let mut item = Finished { id, nbytes, inline: 0, kind: None };
+                                if wanted && (nbytes as usize) <= INLINE_LIMIT {
+                                    let (kind, bytes) = data_to_wire(&data);
+                                    if !matches!(kind, DataKind::Unsendable(_)) {
+                                        item.inline = bytes.len() as u64;
+                                        item.kind = Some(kind);
+                                        inline.push(bytes);
+                                    }
+                                }
                                 s.bytes += nbytes;
                                 if let Some(old) = s.data.insert(id, data) {
                                     s.bytes = s.bytes.saturating_sub(old.sizeof() as u64);
                                 }
-                                finished.push(Finished { id, nbytes });
+                                finished.push(item);
                             }
                             Err(error) => failed.push(Failed { id, error, missing_input: false }),
                         }
@@ -412,7 +423,10 @@ async fn run(
                     stats.stored_bytes.store(s.bytes, Ordering::Relaxed);
                 }
                 if !finished.is_empty() {
-                    let _ = scheduler.send(Message::Finished { items: finished }.into());
+                    let _ = scheduler.send(connection::Outgoing {
+                        message: Message::Finished { items: finished },
+                        payload: inline,
+                    });
                 }
                 if !failed.is_empty() {
                     let _ = scheduler.send(Message::Failed { items: failed }.into());
@@ -598,6 +612,7 @@ fn submit(
                 key: task.key,
                 op: task.op,
                 inputs,
+                wanted: task.wanted,
             });
         }
         Err(missing) => {
