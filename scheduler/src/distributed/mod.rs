@@ -17,6 +17,12 @@
 //! ops registered with [`dusk_core::register_op!`] run on any worker built with them; closures
 //! are refused at submit time with an error naming the task.
 //!
+//! Not there yet: DataFrame partitions do not cross the network (Arrow IPC is not compiled in;
+//! a task needing a remote partition fails saying so), serialized values and array blocks do;
+//! a worker's memory limit is reported, not enforced (no spilling, no pausing); a worker whose
+//! scheduler goes away stops rather than reconnecting; inputs a worker fetches are used and
+//! dropped, not kept as replicas.
+//!
 //! ```
 //! use dusk_core::{Data, Graph, Key, LiteralOp};
 //! use dusk_scheduler::distributed::{Client, LocalCluster};
