@@ -49,7 +49,7 @@ enum Request {
     Close,
     Gathered {
         waiter: Waiter,
-        result: Result<Vec<Data>, (Vec<Key>, String)>,
+        result: Result<Vec<Data>, (Vec<Key>, String, bool)>,
     },
 }
 
@@ -645,8 +645,8 @@ impl Core {
                 Ok(data) => {
                     let _ = waiter.reply.send(Ok(data));
                 }
-                Err((lost_keys, error)) => {
-                    if waiter.attempts >= 5 {
+                Err((lost_keys, error, retryable)) => {
+                    if waiter.attempts >= 5 || !retryable {
                         let _ = waiter.reply.send(Err(sched_err(format!(
                             "could not fetch results from the workers: {error}"
                         ))));
@@ -831,11 +831,11 @@ impl Core {
 async fn gather(
     pool: &Pool,
     locations: &[(Key, TaskId, Vec<String>)],
-) -> Result<Vec<Data>, (Vec<Key>, String)> {
+) -> Result<Vec<Data>, (Vec<Key>, String, bool)> {
     let mut by_addr: FxHashMap<&str, Vec<TaskId>> = FxHashMap::default();
     for (key, id, who) in locations {
         let Some(addr) = who.first() else {
-            return Err((vec![key.clone()], format!("no worker holds {key}")));
+            return Err((vec![key.clone()], format!("no worker holds {key}"), true));
         };
         by_addr.entry(addr.as_str()).or_default().push(*id);
     }
@@ -850,7 +850,7 @@ async fn gather(
     }
     let mut got: FxHashMap<TaskId, Data> = FxHashMap::default();
     for f in fetches {
-        let (addr, ids, r) = f.await.map_err(|e| (Vec::new(), e.to_string()))?;
+        let (addr, ids, r) = f.await.map_err(|e| (Vec::new(), e.to_string(), false))?;
         match r {
             Ok(items) => got.extend(items),
             Err(e) => {
@@ -859,7 +859,8 @@ async fn gather(
                     .filter(|(_, id, _)| ids.contains(id))
                     .map(|(k, _, _)| k.clone())
                     .collect();
-                return Err((lost, format!("{addr}: {e}")));
+                let retryable = e.retryable();
+                return Err((lost, format!("{addr}: {e}"), retryable));
             }
         }
     }
@@ -868,7 +869,7 @@ async fn gather(
         .map(|(k, id, _)| {
             got.get(id)
                 .cloned()
-                .ok_or_else(|| (vec![k.clone()], format!("{k} was not returned")))
+                .ok_or_else(|| (vec![k.clone()], format!("{k} was not returned"), false))
         })
         .collect()
 }

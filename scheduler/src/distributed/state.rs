@@ -37,6 +37,10 @@ use super::message::TaskId;
 
 /// A worker's number.
 pub type WorkerId = u64;
+
+/// How many times a task is rescheduled because its inputs could not be fetched before the
+/// fetch error becomes the task's error.
+pub const MAX_FETCH_FAILURES: u32 = 10;
 /// A client's number.
 pub type ClientId = u64;
 
@@ -156,6 +160,7 @@ struct TaskRecord {
     wanted_by: u32,
     suspicious: u32,
     retries: u32,
+    fetch_failures: u32,
     error: Option<String>,
 }
 
@@ -393,6 +398,7 @@ impl SchedulerState {
                     wanted_by: 0,
                     suspicious: 0,
                     retries,
+                    fetch_failures: 0,
                     error: None,
                 },
             );
@@ -758,6 +764,15 @@ impl SchedulerState {
         if let Some(w) = self.workers.get_mut(&worker) {
             w.processing.remove(&id);
         }
+        // A task whose inputs keep failing to arrive would otherwise bounce forever.
+        let missing_input = missing_input
+            && match self.tasks.get_mut(&id) {
+                Some(t) => {
+                    t.fetch_failures += 1;
+                    t.fetch_failures <= MAX_FETCH_FAILURES
+                }
+                None => false,
+            };
         let retry = !missing_input
             && match self.tasks.get_mut(&id) {
                 Some(t) if t.retries > 0 => {
@@ -1315,6 +1330,24 @@ mod tests {
         assert_eq!(sent(&mut out, 1), vec![a]);
         s.task_failed(1, a, "flaky".into(), false, &mut out);
         assert_eq!(out.erred[&7][0].1, "flaky");
+    }
+
+    #[test]
+    fn inputs_that_never_arrive_end_in_an_error() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(7, vec![task("a", &[])], &[Key::new("a")], &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        for _ in 0..MAX_FETCH_FAILURES {
+            assert_eq!(sent(&mut out, 1), vec![a]);
+            s.task_failed(1, a, "cannot fetch".into(), true, &mut out);
+            assert!(out.erred.is_empty());
+        }
+        assert_eq!(sent(&mut out, 1), vec![a]);
+        s.task_failed(1, a, "cannot fetch".into(), true, &mut out);
+        assert_eq!(out.erred[&7][0].1, "cannot fetch");
     }
 
     #[test]

@@ -262,7 +262,7 @@ impl JobQueue {
 enum Internal {
     Fetched {
         task: ComputeTask,
-        result: Result<FxHashMap<TaskId, Data>, String>,
+        result: Result<FxHashMap<TaskId, Data>, (String, bool)>,
     },
 }
 
@@ -436,9 +436,9 @@ async fn run(
                 Internal::Fetched { task, result: Ok(fetched) } => {
                     submit(task, &store, Some(fetched), &job_tx, &scheduler);
                 }
-                Internal::Fetched { task, result: Err(error) } => {
+                Internal::Fetched { task, result: Err((error, missing_input)) } => {
                     let _ = scheduler.send(Message::Failed {
-                        items: vec![Failed { id: task.id, error, missing_input: true }],
+                        items: vec![Failed { id: task.id, error, missing_input }],
                     }.into());
                 }
             },
@@ -488,20 +488,26 @@ async fn fetch_inputs(
     missing: &[TaskId],
     stats: &WorkerStats,
     pool: &Pool,
-) -> Result<FxHashMap<TaskId, Data>, String> {
+) -> Result<FxHashMap<TaskId, Data>, (String, bool)> {
     let mut by_addr: FxHashMap<&str, Vec<TaskId>> = FxHashMap::default();
     for id in missing {
         let Some((_, addr)) = task.who_has.iter().find(|(x, _)| x == id) else {
-            return Err(format!("no worker holds input #{id} of task {}", task.key));
+            return Err((
+                format!("no worker holds input #{id} of task {}", task.key),
+                true,
+            ));
         };
         by_addr.entry(addr.as_str()).or_default().push(*id);
     }
     let mut out = FxHashMap::default();
     for (addr, ids) in by_addr {
         let got = fetch_pooled(pool, addr, &ids).await.map_err(|e| {
-            format!(
-                "could not fetch inputs of task {} from {addr}: {e}",
-                task.key
+            (
+                format!(
+                    "could not fetch inputs of task {} from {addr}: {e}",
+                    task.key
+                ),
+                e.retryable() || matches!(e, FetchError::Missing(_)),
             )
         })?;
         for (id, data) in got {
@@ -527,15 +533,18 @@ pub async fn fetch_pooled(
     pool: &Pool,
     addr: &str,
     ids: &[TaskId],
-) -> Result<Vec<(TaskId, Data)>, String> {
+) -> Result<Vec<(TaskId, Data)>, FetchError> {
+    let unreachable = |e: &dyn std::fmt::Display| FetchError::Unreachable(e.to_string());
     let conn = pool.lock().await.get_mut(addr).and_then(|v| v.pop());
     let (mut reader, mut write) = match conn {
         Some(c) => c,
         None => {
-            let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|e| unreachable(&e))?;
             let (r, w, _) = connection::handshake(stream, Role::Peer, FrameLimits::default())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| unreachable(&e))?;
             (r, w)
         }
     };
@@ -553,32 +562,56 @@ pub async fn request(
     reader: &mut FrameReader,
     write: &mut tokio::net::tcp::OwnedWriteHalf,
     ids: &[TaskId],
-) -> Result<Vec<(TaskId, Data)>, String> {
+) -> Result<Vec<(TaskId, Data)>, FetchError> {
     connection::write_now(write, &Message::GetData { ids: ids.to_vec() })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| FetchError::Unreachable(e.to_string()))?;
     match reader.read().await {
         Ok(Some((Message::Data { items }, payload))) => decode_items(&items, &payload),
-        Ok(Some((other, _))) => Err(format!(
+        Ok(Some((other, _))) => Err(FetchError::Unsendable(format!(
             "unexpected reply {}",
             connection::message_name(&other)
+        ))),
+        Ok(None) => Err(FetchError::Unreachable(
+            "the worker closed the connection".into(),
         )),
-        Ok(None) => Err("the worker closed the connection".into()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(FetchError::Unreachable(e.to_string())),
     }
 }
 
-fn decode_items(items: &[DataHeader], payload: &Bytes) -> Result<Vec<(TaskId, Data)>, String> {
+/// Why results could not be fetched from a worker.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The worker could not be reached (it may have died): worth trying again once the
+    /// scheduler has reacted.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The worker answered but does not hold the result.
+    #[error("the worker no longer holds result #{0}")]
+    Missing(TaskId),
+    /// The result cannot cross the network, or arrived corrupt; trying again will not help.
+    #[error("{0}")]
+    Unsendable(String),
+}
+
+impl FetchError {
+    /// Whether trying again later may succeed.
+    pub fn retryable(&self) -> bool {
+        matches!(self, FetchError::Unreachable(_))
+    }
+}
+
+fn decode_items(items: &[DataHeader], payload: &Bytes) -> Result<Vec<(TaskId, Data)>, FetchError> {
     let mut out = Vec::with_capacity(items.len());
     let mut at = 0usize;
     for h in items {
         let end = at
             .checked_add(h.len as usize)
             .filter(|e| *e <= payload.len())
-            .ok_or_else(|| "data payload shorter than announced".to_string())?;
-        match data_from_wire(&h.kind, &payload[at..end])? {
+            .ok_or_else(|| FetchError::Unsendable("data payload shorter than announced".into()))?;
+        match data_from_wire(&h.kind, &payload[at..end]).map_err(FetchError::Unsendable)? {
             Some(d) => out.push((h.id, d)),
-            None => return Err(format!("the worker no longer holds result #{}", h.id)),
+            None => return Err(FetchError::Missing(h.id)),
         }
         at = end;
     }
