@@ -712,3 +712,46 @@ fn large_results_come_from_workers_small_ones_with_the_scheduler() {
         assert_eq!(out[1].decode::<Vec<u64>>().unwrap(), vec![1; 10]);
     });
 }
+
+#[test]
+fn a_silent_worker_is_removed_after_missed_heartbeats() {
+    use dusk_scheduler::distributed::connection::handshake;
+    use dusk_scheduler::distributed::frame::FrameLimits;
+    use dusk_scheduler::distributed::message::{Role, WorkerInfo};
+    deadline(60, || {
+        let config = SchedulerConfig {
+            heartbeat_timeout: Duration::from_millis(300),
+            state: StateConfig {
+                no_workers_timeout: Duration::from_millis(300),
+                ..StateConfig::default()
+            },
+            ..SchedulerConfig::default()
+        };
+        let cluster = LocalCluster::threads_with(config, 0, 1).unwrap();
+        let address = cluster.address().to_string();
+        // A "worker" that joins, takes tasks and then never says anything again.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _silent = rt.block_on(async {
+            let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+            let info = WorkerInfo {
+                name: "silent".into(),
+                nthreads: 1,
+                memory_limit: 0,
+                data_addr: "127.0.0.1:9".into(),
+            };
+            handshake(stream, Role::Worker(info), FrameLimits::default())
+                .await
+                .unwrap()
+        });
+        let client = Client::connect(cluster.address()).unwrap();
+        assert_eq!(client.workers().unwrap().len(), 1);
+        let mut g = Graph::new();
+        g.add(Key::new("a"), lit(1), vec![]);
+        let err = client.get(&g, &[Key::new("a")]).unwrap_err().to_string();
+        assert!(err.contains("no workers"), "{err}");
+        assert_eq!(client.workers().unwrap().len(), 0);
+    });
+}
