@@ -51,6 +51,7 @@ pub use dusk_collections::bag;
 pub use dusk_collections::dataframe;
 pub use dusk_collections::delayed;
 pub use dusk_scheduler::config;
+pub use dusk_scheduler::distributed;
 
 /// The Polars version dusk's DataFrame partitions use, for expressions and results.
 pub use polars;

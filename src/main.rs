@@ -1,9 +1,10 @@
-//! The `dusk` command-line tool.
+//! The `dusk` command-line tool: configuration, and the processes of a cluster.
 //!
-//! Today it reports the configuration `compute()` runs with; the distributed runtime adds
-//! `dusk scheduler` and `dusk worker`.
+//! `dusk scheduler` and `dusk worker ADDRESS` start the distributed runtime's processes; any
+//! process manager (systemd, Kubernetes, Slurm, ssh) can run them on many machines.
 
 use clap::{Parser, Subcommand};
+use dusk::distributed::{server, worker, SchedulerConfig, WorkerConfig};
 
 #[derive(Parser)]
 #[command(
@@ -11,7 +12,8 @@ use clap::{Parser, Subcommand};
     version,
     about = "dusk: parallel computing with lazy task graphs (Dask for Rust)",
     long_about = "dusk: parallel computing with lazy task graphs (Dask for Rust).\n\n\
-        Programs use dusk as a library; this tool inspects its configuration."
+        Programs use dusk as a library; this tool inspects its configuration and runs the \
+        scheduler and worker processes of a cluster."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,9 +25,41 @@ enum Command {
     /// Show the scheduler and settings that `compute()` uses in this environment
     /// (DUSK_SCHEDULER, DUSK_NUM_WORKERS, DUSK_PROGRESS).
     Config,
+    /// Start a dusk scheduler: workers and clients connect to it.
+    ///
+    /// Prints `scheduler listening on tcp://HOST:PORT` once it accepts connections.
+    Scheduler {
+        /// Serving host: the interface to listen on.
+        #[arg(long, default_value = "0.0.0.0")]
+        host: String,
+        /// Serving port (0 picks a free one).
+        #[arg(long, default_value_t = 8786)]
+        port: u16,
+        /// How many workers may die while running one task before it is marked failed.
+        #[arg(long, default_value_t = 3)]
+        allowed_failures: u32,
+    },
+    /// Start a dusk worker connected to the scheduler at SCHEDULER (tcp://HOST:PORT).
+    ///
+    /// The worker runs built-in ops and ops registered in this binary; it serves its results
+    /// to other workers on a port of its own.
+    Worker {
+        /// The scheduler's address, e.g. tcp://127.0.0.1:8786.
+        scheduler: String,
+        /// Number of threads running tasks (default: one per core).
+        #[arg(long)]
+        nthreads: Option<usize>,
+        /// Bytes of memory this worker may use, reported to the scheduler (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        memory_limit: u64,
+        /// A name for this worker in logs and dashboards.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
+    dusk::distributed::cluster::run_if_cluster_process();
     let cli = Cli::parse();
     match cli.command {
         Command::Config => {
@@ -37,6 +71,34 @@ fn main() -> anyhow::Result<()> {
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             );
             println!("progress: {}", dusk::config::progress_enabled());
+        }
+        Command::Scheduler {
+            host,
+            port,
+            allowed_failures,
+        } => {
+            let mut config = SchedulerConfig {
+                listen: format!("{host}:{port}"),
+                ..SchedulerConfig::default()
+            };
+            config.state.allowed_failures = allowed_failures;
+            server::run_blocking(config, |addr| {
+                println!("scheduler listening on tcp://{addr}");
+            })?;
+        }
+        Command::Worker {
+            scheduler,
+            nthreads,
+            memory_limit,
+            name,
+        } => {
+            let threads = nthreads.unwrap_or_else(dusk::config::default_threads);
+            let mut config = WorkerConfig::new(scheduler, threads);
+            config.memory_limit = memory_limit;
+            if let Some(name) = name {
+                config.name = name;
+            }
+            worker::run_blocking(config)?;
         }
     }
     Ok(())

@@ -2,7 +2,9 @@
 //!
 //! This is the one path every `.compute()` takes:
 //! `Collection::lower` → [`dusk_core::optimize`] → [`Plan::new`] (validation and ordering) →
-//! a scheduler → `Collection::finalize`.
+//! a scheduler → `Collection::finalize`. When a distributed client is the default (see
+//! [`crate::distributed::client::default_client`]) and the call does not choose a scheduler,
+//! the optimized graph runs on the cluster instead.
 
 use dusk_core::{
     optimize, Collection, ComputeError, Data, Graph, Key, OptimizeOptions, Persist, Plan,
@@ -68,7 +70,22 @@ pub fn get(
 ) -> Result<(Vec<Data>, RunStats), ComputeError> {
     let scheduler = match options.scheduler {
         Some(s) => s,
-        None => config::scheduler().map_err(|e| ComputeError::Scheduler(e.to_string()))?,
+        None => {
+            let client = crate::distributed::client::default_client()
+                .map_err(|e| ComputeError::Scheduler(e.to_string()))?;
+            if let Some(client) = client {
+                let start = std::time::Instant::now();
+                let graph = optimize(graph, outputs, options.optimize);
+                let results = client.get(&graph, outputs)?;
+                let stats = RunStats {
+                    tasks: graph.len(),
+                    elapsed: start.elapsed(),
+                    ..RunStats::default()
+                };
+                return Ok((results, stats));
+            }
+            config::scheduler().map_err(|e| ComputeError::Scheduler(e.to_string()))?
+        }
     };
     let optimized;
     let graph = if options.optimize == OptimizeOptions::none() {

@@ -53,7 +53,7 @@ pub fn default_threads() -> usize {
 
 /// A scheduler name that is not one of dusk's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scheduler `{0}`: expected `threads`, `threads:N` or `sync`")]
+#[error("unknown scheduler `{0}`: expected `threads`, `threads:N`, `sync` or `tcp://HOST:PORT`")]
 pub struct UnknownScheduler(pub String);
 
 impl FromStr for Scheduler {
@@ -85,6 +85,14 @@ static PROGRESS: RwLock<Option<bool>> = RwLock::new(None);
 /// ```
 pub fn set_scheduler(scheduler: Option<Scheduler>) {
     *SCHEDULER.write().unwrap_or_else(|e| e.into_inner()) = scheduler;
+}
+
+/// Whether a scheduler was chosen in this process with [`set_scheduler`].
+pub fn scheduler_is_set() -> bool {
+    SCHEDULER
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some()
 }
 
 /// The scheduler to use when a call does not choose one; an invalid `DUSK_SCHEDULER` is an

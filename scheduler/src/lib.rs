@@ -28,6 +28,7 @@
 
 pub mod compute;
 pub mod config;
+pub mod distributed;
 pub mod local;
 pub mod progress;
 pub mod stats;

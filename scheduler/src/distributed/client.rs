@@ -1,0 +1,875 @@
+//! The client: how a program runs graphs on a cluster.
+//!
+//! The API is blocking, like the rest of dusk: [`Client::compute`] returns the value. Behind it
+//! a small async core on its own thread keeps the connection to the scheduler, counts the
+//! references this process holds to each key, and fetches results **directly from the workers**
+//! that hold them (the scheduler only says where they are). Dropping the last
+//! [`RemoteFuture`] to a key tells the scheduler this client no longer needs it, so the workers
+//! free it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dusk_core::{
+    optimize, Collection, ComputeError, Data, Graph, Key, LiteralOp, Op, OptimizeOptions, Task,
+    Tokenizer, WireTask,
+};
+use rustc_hash::FxHashMap;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::connection::{self, FrameReader, Sender};
+use super::frame::FrameLimits;
+use super::message::{data_from_wire, Heartbeat, Message, Role, TaskId};
+use super::worker::{fetch_pooled, Pool};
+use super::{parse_address, DistributedError};
+
+type Reply<T> = std::sync::mpsc::Sender<Result<T, ComputeError>>;
+
+enum Request {
+    Submit {
+        tasks: Vec<WireTask>,
+        keys: Vec<Key>,
+        retries: u32,
+    },
+    Gather {
+        keys: Vec<Key>,
+        reply: Reply<Vec<Data>>,
+    },
+    Wait {
+        keys: Vec<Key>,
+        reply: Reply<Vec<Data>>,
+    },
+    Decref {
+        keys: Vec<Key>,
+    },
+    Workers {
+        reply: Reply<Vec<WorkerSummary>>,
+    },
+    Close,
+    Gathered {
+        waiter: Waiter,
+        result: Result<Vec<Data>, (Vec<Key>, String, bool)>,
+    },
+}
+
+static DEFAULT: Mutex<Option<Client>> = Mutex::new(None);
+
+/// The client `.compute()` uses when a call does not choose a scheduler: the one made default
+/// with [`Client::set_as_default`], else one connected to `DUSK_SCHEDULER=tcp://HOST:PORT`
+/// (unless a local scheduler was chosen with [`crate::config::set_scheduler`]). `Ok(None)`
+/// means: compute locally.
+pub fn default_client() -> Result<Option<Client>, DistributedError> {
+    let mut slot = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = slot.as_ref() {
+        return Ok(Some(c.clone()));
+    }
+    if crate::config::scheduler_is_set() {
+        return Ok(None);
+    }
+    match std::env::var("DUSK_SCHEDULER") {
+        Ok(v) if v.trim().starts_with("tcp://") => {
+            let client = Client::connect(v.trim())?;
+            *slot = Some(client.clone());
+            Ok(Some(client))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Stops `.compute()` from using a default client: it runs locally again.
+pub fn clear_default() {
+    DEFAULT.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+/// What the scheduler knows about one worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerSummary {
+    /// The worker's name.
+    pub name: String,
+    /// Where it serves data.
+    pub data_address: String,
+    /// Its counters at its last heartbeat.
+    pub counters: Heartbeat,
+}
+
+struct Inner {
+    tx: mpsc::UnboundedSender<Request>,
+    address: String,
+    retries: std::sync::atomic::AtomicU32,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the request channel ends the core; the thread then exits.
+        let (dead, _) = mpsc::unbounded_channel();
+        self.tx = dead;
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A connection to a cluster's scheduler.
+///
+/// ```
+/// use dusk_core::{Data, Graph, Key, LiteralOp};
+/// use dusk_scheduler::distributed::{Client, LocalCluster};
+/// let cluster = LocalCluster::threads(1, 1).unwrap();
+/// let client = Client::connect(cluster.address()).unwrap();
+/// assert_eq!(client.workers().unwrap().len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// A result held on the cluster for this client; dropping the last handle releases it.
+pub struct RemoteFuture {
+    key: Key,
+    client: Client,
+}
+
+impl RemoteFuture {
+    /// The key of the result.
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Waits for the result and fetches it.
+    pub fn result(&self) -> Result<Data, ComputeError> {
+        let mut v = self.client.gather_keys(std::slice::from_ref(&self.key))?;
+        v.pop()
+            .ok_or_else(|| ComputeError::Scheduler("no result returned".into()))
+    }
+}
+
+impl Clone for RemoteFuture {
+    fn clone(&self) -> Self {
+        let _ = self.client.inner.tx.send(Request::Submit {
+            tasks: Vec::new(),
+            keys: vec![self.key.clone()],
+            retries: 0,
+        });
+        RemoteFuture {
+            key: self.key.clone(),
+            client: self.client.clone(),
+        }
+    }
+}
+
+impl Drop for RemoteFuture {
+    fn drop(&mut self) {
+        let _ = self.client.inner.tx.send(Request::Decref {
+            keys: vec![self.key.clone()],
+        });
+    }
+}
+
+impl std::fmt::Debug for RemoteFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteFuture({})", self.key)
+    }
+}
+
+/// An argument of [`Client::submit`]: a value, or the result of an earlier submission.
+pub enum Arg<'a> {
+    /// A serialized value (see [`Data::encode`]).
+    Value(Data),
+    /// A result on the cluster.
+    Future(&'a RemoteFuture),
+}
+
+fn sched_err(e: impl std::fmt::Display) -> ComputeError {
+    ComputeError::Scheduler(e.to_string())
+}
+
+impl Client {
+    /// Connects to the scheduler at `address` (`tcp://HOST:PORT` or `HOST:PORT`).
+    pub fn connect(address: &str) -> Result<Client, DistributedError> {
+        let addr = parse_address(address)?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let core_tx = tx.clone();
+        let a = addr.clone();
+        let thread = std::thread::Builder::new()
+            .name("dusk-client".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(DistributedError::Cluster(e.to_string())));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let connected = async {
+                        let stream = TcpStream::connect(&a).await.map_err(|source| {
+                            DistributedError::Io {
+                                action: "connect to",
+                                address: a.clone(),
+                                source,
+                            }
+                        })?;
+                        connection::handshake(stream, Role::Client, FrameLimits::default()).await
+                    };
+                    match connected.await {
+                        Ok((reader, write, _id)) => {
+                            let _ = ready_tx.send(Ok(()));
+                            let scheduler = connection::spawn_writer(write);
+                            let core = Core::new(scheduler, core_tx);
+                            core.run(reader, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| DistributedError::Cluster(e.to_string()))?;
+        ready_rx
+            .recv()
+            .map_err(|_| DistributedError::Cluster("the client thread died".into()))??;
+        // The core holds a sender to itself (for finished gathers), so it cannot wait for the
+        // channel to close: it stops once its own sender is the only one left (see `Core::run`).
+        Ok(Client {
+            inner: Arc::new(Inner {
+                tx,
+                address: addr,
+                retries: std::sync::atomic::AtomicU32::new(0),
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// Disconnects from the scheduler now, even while futures are alive; the scheduler then
+    /// releases everything this client held. Later calls fail.
+    pub fn close(&self) {
+        let _ = self.inner.tx.send(Request::Close);
+    }
+
+    /// Makes `.compute()` on any collection run on this client's cluster (when the call does
+    /// not choose a scheduler), until [`clear_default`] — Dask's behaviour of the newest
+    /// `Client`.
+    pub fn set_as_default(&self) {
+        *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.clone());
+    }
+
+    /// Runs every task submitted from now on up to `retries` more times when it fails
+    /// (Dask's `retries=`); 0, the default, makes the first error final.
+    pub fn set_retries(&self, retries: u32) {
+        self.inner
+            .retries
+            .store(retries, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn retries(&self) -> u32 {
+        self.inner
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Puts a value on the cluster (Dask's `scatter`): a future whose result is `data`,
+    /// usable as an argument of later submissions.
+    pub fn scatter(&self, data: Data) -> Result<RemoteFuture, ComputeError> {
+        let lit = LiteralOp::new(data);
+        let w = lit
+            .to_wire()
+            .map_err(|_| sched_err("scatter takes serialized values (Data::encode)"))?;
+        let key = Key::new(
+            Tokenizer::new("scatter")
+                .write(&w.kind)
+                .write_bytes(&w.payload)
+                .name("scatter"),
+        );
+        let mut graph = Graph::new();
+        graph.insert(key.clone(), Task::new(lit, vec![]));
+        let mut f = self.submit_graph(&graph, &[key])?;
+        f.pop().ok_or_else(|| sched_err("nothing scattered"))
+    }
+
+    /// Waits until every future's result is in memory on the cluster, or one failed, without
+    /// fetching the results.
+    pub fn wait(&self, futures: &[RemoteFuture]) -> Result<(), ComputeError> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key.clone()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::Wait { keys, reply: tx })?;
+        rx.recv()
+            .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
+            .map(|_| ())
+    }
+
+    /// The scheduler's address.
+    pub fn address(&self) -> &str {
+        &self.inner.address
+    }
+
+    fn send(&self, r: Request) -> Result<(), ComputeError> {
+        self.inner
+            .tx
+            .send(r)
+            .map_err(|_| sched_err("the client is closed"))
+    }
+
+    /// Sends a graph and holds references to `keys`: one [`RemoteFuture`] per key.
+    pub fn submit_graph(
+        &self,
+        graph: &Graph,
+        keys: &[Key],
+    ) -> Result<Vec<RemoteFuture>, ComputeError> {
+        graph.validate(keys)?;
+        let wire = graph.to_wire()?;
+        self.send(Request::Submit {
+            tasks: wire.tasks,
+            keys: keys.to_vec(),
+            retries: self.retries(),
+        })?;
+        Ok(keys
+            .iter()
+            .map(|k| RemoteFuture {
+                key: k.clone(),
+                client: self.clone(),
+            })
+            .collect())
+    }
+
+    /// Runs `op` on the cluster with `args` (values or earlier results) and returns a future
+    /// of its result. The op must be serializable (registered with
+    /// [`dusk_core::register_op!`]); a worker built without it reports which op it lacks.
+    pub fn submit(&self, op: impl Op, args: Vec<Arg<'_>>) -> Result<RemoteFuture, ComputeError> {
+        let op: Arc<dyn Op> = Arc::new(op);
+        let wire_op = op
+            .to_wire()
+            .map_err(|_| dusk_core::GraphError::NotSerializable {
+                key: Key::new(op.name()),
+                op: op.name().to_string(),
+            })?;
+        let mut graph = Graph::new();
+        let mut deps = Vec::with_capacity(args.len());
+        let mut tok = Tokenizer::new("submit");
+        tok.write(&wire_op.kind).write_bytes(&wire_op.payload);
+        for a in args {
+            match a {
+                Arg::Value(d) => {
+                    let lit = LiteralOp::new(d);
+                    let w = lit.to_wire().map_err(|_| {
+                        sched_err("submit arguments must be serialized values (Data::encode)")
+                    })?;
+                    let key = Key::new(
+                        Tokenizer::new("literal")
+                            .write_bytes(&w.payload)
+                            .name("literal"),
+                    );
+                    graph.insert(key.clone(), Task::new(lit, vec![]));
+                    tok.write(&key);
+                    deps.push(key);
+                }
+                Arg::Future(f) => {
+                    tok.write(&f.key);
+                    deps.push(f.key.clone());
+                }
+            }
+        }
+        let key = Key::new(tok.name(op.name()));
+        graph.insert(key.clone(), Task::from_arc(op, deps));
+        let wire = graph.to_wire()?;
+        self.send(Request::Submit {
+            tasks: wire.tasks,
+            keys: vec![key.clone()],
+            retries: self.retries(),
+        })?;
+        Ok(RemoteFuture {
+            key,
+            client: self.clone(),
+        })
+    }
+
+    /// Submits `make(item)` for every item, each with the item as its one argument.
+    pub fn map<T, O: Op>(
+        &self,
+        make: impl Fn() -> O,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<Vec<RemoteFuture>, ComputeError>
+    where
+        T: serde::Serialize,
+    {
+        let mut graph = Graph::new();
+        let mut keys = Vec::new();
+        for item in items {
+            let op = make();
+            let data = Data::encode(&item).map_err(sched_err)?;
+            let lit = LiteralOp::new(data);
+            let w = lit
+                .to_wire()
+                .map_err(|_| sched_err("unserializable item"))?;
+            let lit_key = Key::new(
+                Tokenizer::new("literal")
+                    .write_bytes(&w.payload)
+                    .name("literal"),
+            );
+            let wop = op
+                .to_wire()
+                .map_err(|_| dusk_core::GraphError::NotSerializable {
+                    key: lit_key.clone(),
+                    op: op.name().to_string(),
+                })?;
+            let key = Key::new(
+                Tokenizer::new("map")
+                    .write(&wop.kind)
+                    .write_bytes(&wop.payload)
+                    .write(&lit_key)
+                    .name(op.name()),
+            );
+            graph.insert(lit_key.clone(), Task::new(lit, vec![]));
+            graph.insert(key.clone(), Task::new(op, vec![lit_key]));
+            keys.push(key);
+        }
+        self.submit_graph(&graph, &keys)
+    }
+
+    /// Waits for every future and fetches the results, in order.
+    pub fn gather(&self, futures: &[RemoteFuture]) -> Result<Vec<Data>, ComputeError> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key.clone()).collect();
+        self.gather_keys(&keys)
+    }
+
+    fn gather_keys(&self, keys: &[Key]) -> Result<Vec<Data>, ComputeError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::Gather {
+            keys: keys.to_vec(),
+            reply: tx,
+        })?;
+        rx.recv()
+            .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
+    }
+
+    /// Computes the results of `outputs` in `graph` on the cluster (Dask's `client.get`).
+    pub fn get(&self, graph: &Graph, outputs: &[Key]) -> Result<Vec<Data>, ComputeError> {
+        let futures = self.submit_graph(graph, outputs)?;
+        self.gather(&futures)
+    }
+
+    /// Computes a collection on the cluster: the same value `.compute()` gives locally.
+    pub fn compute<C: Collection + ?Sized>(
+        &self,
+        collection: &C,
+    ) -> Result<C::Output, ComputeError> {
+        let mut graph = Graph::new();
+        let keys = collection.lower(&mut graph)?;
+        let graph = optimize(&graph, &keys, OptimizeOptions::default());
+        let results = self.get(&graph, &keys)?;
+        collection.finalize(results)
+    }
+
+    /// The workers connected to the scheduler, with their latest counters.
+    pub fn workers(&self) -> Result<Vec<WorkerSummary>, ComputeError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::Workers { reply: tx })?;
+        rx.recv_timeout(Duration::from_secs(30))
+            .map_err(|_| sched_err("no answer from the scheduler"))?
+    }
+}
+
+#[derive(Clone)]
+enum Status {
+    Pending,
+    Ready(TaskId, Vec<String>, Option<Data>),
+    Erred(String),
+}
+
+struct Entry {
+    refs: u32,
+    status: Status,
+    watchers: Vec<u64>,
+}
+
+struct Waiter {
+    keys: Vec<Key>,
+    reply: Reply<Vec<Data>>,
+    attempts: u32,
+    /// Fetch the results (gather), or only wait for them to exist (wait).
+    fetch: bool,
+}
+
+struct Core {
+    scheduler: Sender,
+    me: mpsc::UnboundedSender<Request>,
+    /// Every key this client holds: its reference count, status and waiting gathers.
+    entries: FxHashMap<Key, Entry>,
+    waiters: FxHashMap<u64, Waiter>,
+    pending: FxHashMap<u64, usize>,
+    next_waiter: u64,
+    workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
+    pool: Pool,
+    lost: Option<String>,
+}
+
+impl Core {
+    fn new(scheduler: Sender, me: mpsc::UnboundedSender<Request>) -> Core {
+        Core {
+            scheduler,
+            me,
+            entries: FxHashMap::default(),
+            waiters: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            next_waiter: 0,
+            workers_replies: Vec::new(),
+            pool: Arc::default(),
+            lost: None,
+        }
+    }
+
+    async fn run(
+        mut self,
+        mut reader: FrameReader,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+    ) {
+        // `me` keeps the channel open; the core ends when only `me` is left.
+        loop {
+            tokio::select! {
+                r = requests.recv() => match r {
+                    Some(Request::Close) | None => {
+                        self.lose("the client was closed".into());
+                        return;
+                    }
+                    Some(r) => self.request(r),
+                },
+                frame = reader.read(), if self.lost.is_none() => match frame {
+                    Ok(Some((m, payload))) => self.message(m, payload),
+                    Ok(None) => self.lose("the scheduler closed the connection".into()),
+                    Err(e) => self.lose(e.to_string()),
+                },
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    // The last `Client` handle is gone when only the core's own sender remains.
+                    if self.me.strong_count() <= 1 && self.waiters.is_empty() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn lose(&mut self, why: String) {
+        let msg = format!("lost the connection to the scheduler: {why}");
+        self.fail_all(&msg);
+        for r in self.workers_replies.drain(..) {
+            let _ = r.send(Err(sched_err(&msg)));
+        }
+        self.lost = Some(msg);
+    }
+
+    fn request(&mut self, r: Request) {
+        match r {
+            Request::Submit {
+                tasks,
+                keys,
+                retries,
+            } => {
+                let mut all_held = true;
+                for k in &keys {
+                    let e = self.entries.entry(k.clone()).or_insert_with(|| Entry {
+                        refs: 0,
+                        status: Status::Pending,
+                        watchers: Vec::new(),
+                    });
+                    e.refs += 1;
+                    all_held &= e.refs > 1;
+                }
+                if tasks.is_empty() && all_held {
+                    return;
+                }
+                let _ = self.scheduler.send(
+                    Message::UpdateGraph {
+                        tasks,
+                        wanted: keys,
+                        retries,
+                    }
+                    .into(),
+                );
+            }
+            Request::Decref { keys } => {
+                let mut release = Vec::new();
+                for k in keys {
+                    if let Some(e) = self.entries.get_mut(&k) {
+                        e.refs -= 1;
+                        if e.refs == 0 {
+                            self.entries.remove(&k);
+                            release.push(k);
+                        }
+                    }
+                }
+                if !release.is_empty() {
+                    let _ = self
+                        .scheduler
+                        .send(Message::Release { keys: release }.into());
+                }
+            }
+            Request::Gather { keys, reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.add_waiter(Waiter {
+                    keys,
+                    reply,
+                    attempts: 0,
+                    fetch: true,
+                });
+            }
+            Request::Wait { keys, reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.add_waiter(Waiter {
+                    keys,
+                    reply,
+                    attempts: 0,
+                    fetch: false,
+                });
+            }
+            Request::Workers { reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.workers_replies.push(reply);
+                let _ = self.scheduler.send(Message::GetWorkers.into());
+            }
+            Request::Close => {}
+            Request::Gathered { waiter, result } => match result {
+                Ok(data) => {
+                    let _ = waiter.reply.send(Ok(data));
+                }
+                Err((lost_keys, error, retryable)) => {
+                    if waiter.attempts >= 5 || !retryable {
+                        let _ = waiter.reply.send(Err(sched_err(format!(
+                            "could not fetch results from the workers: {error}"
+                        ))));
+                        return;
+                    }
+                    // The holder may have died: wait for the scheduler to say where the
+                    // recomputed results are.
+                    for k in lost_keys {
+                        if let Some(e) = self.entries.get_mut(&k) {
+                            e.status = Status::Pending;
+                        }
+                    }
+                    self.add_waiter(Waiter {
+                        attempts: waiter.attempts + 1,
+                        ..waiter
+                    });
+                }
+            },
+        }
+    }
+
+    fn message(&mut self, m: Message, payload: bytes::Bytes) {
+        match m {
+            Message::Ready { items } => {
+                let mut at = 0usize;
+                for r in items {
+                    let inline = match &r.inline {
+                        Some((kind, len)) => {
+                            let end = at.saturating_add(*len as usize);
+                            let data = payload
+                                .get(at..end)
+                                .and_then(|b| data_from_wire(kind, b).ok().flatten());
+                            at = end;
+                            data
+                        }
+                        None => None,
+                    };
+                    if let Some(e) = self.entries.get_mut(&r.key) {
+                        e.status = Status::Ready(r.id, r.who_has, inline);
+                        let watchers = std::mem::take(&mut e.watchers);
+                        self.key_ready(watchers);
+                    }
+                }
+            }
+            Message::Erred { items } => {
+                for (k, e) in items {
+                    if let Some(entry) = self.entries.get_mut(&k) {
+                        entry.status = Status::Erred(e.clone());
+                        for id in std::mem::take(&mut entry.watchers) {
+                            self.pending.remove(&id);
+                            if let Some(w) = self.waiters.remove(&id) {
+                                let _ = w.reply.send(Err(ComputeError::TaskFailed {
+                                    key: k.clone(),
+                                    source: e.clone().into(),
+                                }));
+                            }
+                        }
+                    }
+                }
+            }
+            Message::GraphRefused { error } => self.fail_all(&error),
+            Message::Workers { items } => {
+                let list: Vec<WorkerSummary> = items
+                    .into_iter()
+                    .map(|(name, data_address, counters)| WorkerSummary {
+                        name,
+                        data_address,
+                        counters,
+                    })
+                    .collect();
+                for r in self.workers_replies.drain(..) {
+                    let _ = r.send(Ok(list.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn fail_all(&mut self, msg: &str) {
+        for (_, w) in self.waiters.drain() {
+            let _ = w.reply.send(Err(sched_err(msg)));
+        }
+        self.pending.clear();
+        for e in self.entries.values_mut() {
+            e.watchers.clear();
+        }
+    }
+
+    /// Registers a gather: answered at once if a key failed, fetched once no key is pending.
+    fn add_waiter(&mut self, w: Waiter) {
+        let mut pending = 0;
+        for k in &w.keys {
+            match self.entries.get(k).map(|e| &e.status) {
+                Some(Status::Ready(..)) => {}
+                Some(Status::Pending) => pending += 1,
+                Some(Status::Erred(e)) => {
+                    let _ = w.reply.send(Err(ComputeError::TaskFailed {
+                        key: k.clone(),
+                        source: e.clone().into(),
+                    }));
+                    return;
+                }
+                None => {
+                    let _ = w
+                        .reply
+                        .send(Err(sched_err(format!("{k} is not held by this client"))));
+                    return;
+                }
+            }
+        }
+        if pending == 0 {
+            self.dispatch(w);
+            return;
+        }
+        let id = self.next_waiter;
+        self.next_waiter += 1;
+        for k in &w.keys {
+            if let Some(e) = self.entries.get_mut(k) {
+                if matches!(e.status, Status::Pending) {
+                    e.watchers.push(id);
+                }
+            }
+        }
+        self.pending.insert(id, pending);
+        self.waiters.insert(id, w);
+    }
+
+    fn key_ready(&mut self, watchers: Vec<u64>) {
+        for id in watchers {
+            let done = match self.pending.get_mut(&id) {
+                Some(n) => {
+                    *n -= 1;
+                    *n == 0
+                }
+                None => false,
+            };
+            if done {
+                self.pending.remove(&id);
+                if let Some(w) = self.waiters.remove(&id) {
+                    self.dispatch(w);
+                }
+            }
+        }
+    }
+
+    /// Fetches a waiter's results from the workers, off the core's loop.
+    fn dispatch(&mut self, w: Waiter) {
+        if !w.fetch {
+            let _ = w.reply.send(Ok(Vec::new()));
+            return;
+        }
+        // Small results came with the scheduler's message: no fetch needed.
+        let inline: Option<Vec<Data>> = w
+            .keys
+            .iter()
+            .map(|k| match self.entries.get(k).map(|e| &e.status) {
+                Some(Status::Ready(_, _, Some(d))) => Some(d.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(data) = inline {
+            let _ = w.reply.send(Ok(data));
+            return;
+        }
+        let locations: Vec<(Key, TaskId, Vec<String>)> = w
+            .keys
+            .iter()
+            .filter_map(|k| match self.entries.get(k).map(|e| &e.status) {
+                Some(Status::Ready(id, who, _)) => Some((k.clone(), *id, who.clone())),
+                _ => None,
+            })
+            .collect();
+        let pool = self.pool.clone();
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            let result = gather(&pool, &locations).await;
+            let _ = me.send(Request::Gathered { waiter: w, result });
+        });
+    }
+}
+
+async fn gather(
+    pool: &Pool,
+    locations: &[(Key, TaskId, Vec<String>)],
+) -> Result<Vec<Data>, (Vec<Key>, String, bool)> {
+    let mut by_addr: FxHashMap<&str, Vec<TaskId>> = FxHashMap::default();
+    for (key, id, who) in locations {
+        let Some(addr) = who.first() else {
+            return Err((vec![key.clone()], format!("no worker holds {key}"), true));
+        };
+        by_addr.entry(addr.as_str()).or_default().push(*id);
+    }
+    let mut fetches = Vec::new();
+    for (addr, ids) in by_addr {
+        let pool = pool.clone();
+        let addr = addr.to_string();
+        fetches.push(tokio::spawn(async move {
+            let r = fetch_pooled(&pool, &addr, &ids).await;
+            (addr, ids, r)
+        }));
+    }
+    let mut got: FxHashMap<TaskId, Data> = FxHashMap::default();
+    for f in fetches {
+        let (addr, ids, r) = f.await.map_err(|e| (Vec::new(), e.to_string(), false))?;
+        match r {
+            Ok(items) => got.extend(items),
+            Err(e) => {
+                let lost: Vec<Key> = locations
+                    .iter()
+                    .filter(|(_, id, _)| ids.contains(id))
+                    .map(|(k, _, _)| k.clone())
+                    .collect();
+                let retryable = e.retryable();
+                return Err((lost, format!("{addr}: {e}"), retryable));
+            }
+        }
+    }
+    locations
+        .iter()
+        .map(|(k, id, _)| {
+            got.get(id)
+                .cloned()
+                .ok_or_else(|| (vec![k.clone()], format!("{k} was not returned"), false))
+        })
+        .collect()
+}

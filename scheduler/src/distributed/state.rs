@@ -1,0 +1,1377 @@
+//! The scheduler's state machine: what every task is doing, decided without any networking.
+//!
+//! Keeping the decisions in plain data, driven by plain method calls (a graph arrived, a task
+//! finished, a worker left), makes them testable without sockets and keeps the scheduler's event
+//! loop single-threaded and fast: every call mutates a few hash maps and appends what must be
+//! said to an [`Outbox`], which the server then sends in batches.
+//!
+//! A task moves through the states of [`TaskState`]:
+//!
+//! ```text
+//! released ──► waiting ──► queued ──► processing ──► memory ──► released ──► forgotten
+//!                  │  └──────────────────►│     │                  ▲
+//!                  └─────────► erred ◄────┘     └──(worker lost)───┘
+//! ```
+//!
+//! - *released*: known, but no result exists and none is being made;
+//! - *waiting*: wanted, waiting for inputs to be in memory;
+//! - *queued*: ready, but held back because no worker has room (root-task queuing: a worker gets
+//!   at most `saturation × threads` tasks at once, so a million ready inputs do not flood it);
+//! - *processing*: sent to one worker;
+//! - *memory*: the result is held by one or more workers;
+//! - *erred*: the task (or one of its inputs) failed;
+//! - *forgotten*: no client and no dependent needs it; the record is gone.
+//!
+//! Clients hold references to keys; a result no client wants and no pending task needs is freed
+//! on the workers at once. When a worker is lost, results only it held and still needed are
+//! recomputed, and tasks it was running are rescheduled — up to `allowed_failures` times.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use dusk_core::{Key, WireOp, WireTask};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::message::TaskId;
+
+/// A worker's number.
+pub type WorkerId = u64;
+
+/// How many times a task is rescheduled because its inputs could not be fetched before the
+/// fetch error becomes the task's error.
+pub const MAX_FETCH_FAILURES: u32 = 10;
+/// A client's number.
+pub type ClientId = u64;
+
+/// The state of one task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Known, no result, nothing running.
+    Released,
+    /// Wanted; waiting for inputs.
+    Waiting,
+    /// Ready, waiting for a worker with room.
+    Queued,
+    /// Running on this worker.
+    Processing(WorkerId),
+    /// Result held by workers.
+    Memory,
+    /// Failed.
+    Erred,
+    /// Dropped.
+    Forgotten,
+}
+
+impl TaskState {
+    /// Whether a task may move from this state to `next`.
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::state::TaskState::*;
+    /// assert!(Released.can_become(Waiting));
+    /// assert!(Processing(1).can_become(Memory));
+    /// assert!(!Released.can_become(Memory));
+    /// assert!(!Forgotten.can_become(Waiting));
+    /// ```
+    pub fn can_become(self, next: TaskState) -> bool {
+        use TaskState::*;
+        matches!(
+            (self, next),
+            (Released, Waiting)
+                | (Released, Forgotten)
+                | (Released, Erred)
+                | (Waiting, Queued)
+                | (Waiting, Processing(_))
+                | (Waiting, Released)
+                | (Waiting, Erred)
+                | (Queued, Processing(_))
+                | (Queued, Waiting)
+                | (Queued, Released)
+                | (Queued, Erred)
+                | (Processing(_), Memory)
+                | (Processing(_), Erred)
+                | (Processing(_), Released)
+                | (Memory, Released)
+                | (Memory, Forgotten)
+                | (Erred, Released)
+                | (Erred, Forgotten)
+        )
+    }
+
+    fn is_pending(self) -> bool {
+        matches!(
+            self,
+            TaskState::Waiting | TaskState::Queued | TaskState::Processing(_)
+        )
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskState::Released => f.write_str("released"),
+            TaskState::Waiting => f.write_str("waiting"),
+            TaskState::Queued => f.write_str("queued"),
+            TaskState::Processing(w) => write!(f, "processing on worker {w}"),
+            TaskState::Memory => f.write_str("memory"),
+            TaskState::Erred => f.write_str("erred"),
+            TaskState::Forgotten => f.write_str("forgotten"),
+        }
+    }
+}
+
+/// Settings of the state machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StateConfig {
+    /// How many workers may die while running a task before it is marked failed (Dask's
+    /// `allowed-failures`).
+    pub allowed_failures: u32,
+    /// A worker gets at most `saturation × threads` ready tasks at once; the rest queue.
+    pub saturation: f64,
+    /// How long tasks may wait with no worker connected before they fail.
+    pub no_workers_timeout: Duration,
+    /// On top of `saturation × threads`, a worker may hold as many ready tasks as it finishes
+    /// in this much time (measured). Slow tasks gain nothing from it; microsecond tasks keep
+    /// the worker busy across a network round trip instead of idling between batches.
+    pub queue_time: Duration,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            allowed_failures: 3,
+            saturation: 2.0,
+            no_workers_timeout: Duration::from_secs(30),
+            queue_time: Duration::from_millis(10),
+        }
+    }
+}
+
+struct TaskRecord {
+    key: Key,
+    op: WireOp,
+    inputs: Vec<TaskId>,
+    deps: Vec<TaskId>,
+    dependents: Vec<TaskId>,
+    state: TaskState,
+    waiting_on: u32,
+    who_has: Vec<WorkerId>,
+    nbytes: u64,
+    wanted_by: u32,
+    suspicious: u32,
+    retries: u32,
+    fetch_failures: u32,
+    error: Option<String>,
+}
+
+struct WorkerRecord {
+    data_addr: String,
+    nthreads: u32,
+    processing: FxHashSet<TaskId>,
+    has: FxHashSet<TaskId>,
+    /// Tasks finished since the last rate measurement.
+    done: u64,
+    /// Measured tasks finished per second (moving average).
+    rate: f64,
+}
+
+/// What the state machine wants said, gathered per recipient so the server sends batches.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Tasks to send to each worker.
+    pub compute: FxHashMap<WorkerId, Vec<TaskId>>,
+    /// Results each worker should drop.
+    pub free: FxHashMap<WorkerId, Vec<TaskId>>,
+    /// Tasks each worker should give back if not started (work stealing).
+    pub steal: FxHashMap<WorkerId, Vec<TaskId>>,
+    /// Results now in memory, per client.
+    pub ready: FxHashMap<ClientId, Vec<TaskId>>,
+    /// Failed keys, per client: `(key, error)`.
+    pub erred: FxHashMap<ClientId, Vec<(Key, String)>>,
+}
+
+impl Outbox {
+    /// Whether nothing is to be said.
+    pub fn is_empty(&self) -> bool {
+        self.compute.is_empty()
+            && self.free.is_empty()
+            && self.steal.is_empty()
+            && self.ready.is_empty()
+            && self.erred.is_empty()
+    }
+}
+
+/// A graph refused by [`SchedulerState::update_graph`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphRefused {
+    /// A task depends on a key neither in the graph nor known to the scheduler.
+    #[error(
+        "task {key} depends on {dependency}, which is neither in the graph nor on the cluster"
+    )]
+    MissingDependency {
+        /// The task.
+        key: Key,
+        /// The unknown key.
+        dependency: Key,
+    },
+    /// A wanted key is not in the graph.
+    #[error("requested key {0} is neither in the graph nor on the cluster")]
+    MissingKey(Key),
+}
+
+/// The scheduler's view of every task, worker and client.
+pub struct SchedulerState {
+    config: StateConfig,
+    tasks: FxHashMap<TaskId, TaskRecord>,
+    ids: FxHashMap<Key, TaskId>,
+    next_id: TaskId,
+    workers: FxHashMap<WorkerId, WorkerRecord>,
+    clients: FxHashMap<ClientId, FxHashSet<TaskId>>,
+    queue: VecDeque<TaskId>,
+    no_workers_since: Option<Instant>,
+    /// Tasks the state has sent to workers, over its lifetime.
+    pub tasks_sent: u64,
+}
+
+impl SchedulerState {
+    /// An empty state.
+    pub fn new(config: StateConfig) -> SchedulerState {
+        SchedulerState {
+            config,
+            tasks: FxHashMap::default(),
+            ids: FxHashMap::default(),
+            next_id: 1,
+            workers: FxHashMap::default(),
+            clients: FxHashMap::default(),
+            queue: VecDeque::new(),
+            no_workers_since: Some(Instant::now()),
+            tasks_sent: 0,
+        }
+    }
+
+    /// The state of the task producing `key`, `Forgotten` if unknown.
+    pub fn state_of(&self, key: &Key) -> TaskState {
+        self.ids
+            .get(key)
+            .and_then(|id| self.tasks.get(id))
+            .map_or(TaskState::Forgotten, |t| t.state)
+    }
+
+    /// The number of tasks known.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether no task is known.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// The key, op and inputs of a task, to build the message that runs it.
+    pub fn task(&self, id: TaskId) -> Option<(&Key, &WireOp, &[TaskId], bool)> {
+        self.tasks
+            .get(&id)
+            .map(|t| (&t.key, &t.op, t.inputs.as_slice(), t.wanted_by > 0))
+    }
+
+    /// The data addresses of workers holding the result of `id`.
+    pub fn who_has(&self, id: TaskId) -> impl Iterator<Item = &str> {
+        self.tasks
+            .get(&id)
+            .into_iter()
+            .flat_map(|t| t.who_has.iter())
+            .filter_map(|w| self.workers.get(w).map(|r| r.data_addr.as_str()))
+    }
+
+    /// Whether `worker` holds the result of `id`.
+    pub fn worker_has(&self, worker: WorkerId, id: TaskId) -> bool {
+        self.workers
+            .get(&worker)
+            .is_some_and(|w| w.has.contains(&id))
+    }
+
+    /// The key of task `id`.
+    pub fn key_of(&self, id: TaskId) -> Option<&Key> {
+        self.tasks.get(&id).map(|t| &t.key)
+    }
+
+    /// The number of workers.
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    fn set_state(&mut self, id: TaskId, next: TaskState) {
+        if let Some(t) = self.tasks.get_mut(&id) {
+            debug_assert!(
+                t.state.can_become(next),
+                "invalid transition of {}: {} -> {}",
+                t.key,
+                t.state,
+                next
+            );
+            t.state = next;
+        }
+    }
+
+    /// A worker joined.
+    pub fn add_worker(&mut self, id: WorkerId, data_addr: String, nthreads: u32, out: &mut Outbox) {
+        self.workers.insert(
+            id,
+            WorkerRecord {
+                data_addr,
+                nthreads: nthreads.max(1),
+                processing: FxHashSet::default(),
+                has: FxHashSet::default(),
+                done: 0,
+                rate: 0.0,
+            },
+        );
+        self.no_workers_since = None;
+        self.drain_queue(out);
+    }
+
+    /// A client connected.
+    pub fn add_client(&mut self, id: ClientId) {
+        self.clients.entry(id).or_default();
+    }
+
+    /// Adds the tasks of a graph and records that `client` wants `wanted`.
+    pub fn update_graph(
+        &mut self,
+        client: ClientId,
+        tasks: Vec<WireTask>,
+        wanted: &[Key],
+        out: &mut Outbox,
+    ) -> Result<(), GraphRefused> {
+        self.update_graph_with_retries(client, tasks, wanted, 0, out)
+    }
+
+    /// Like [`SchedulerState::update_graph`]; each new task that fails is run again up to
+    /// `retries` times before its error is final.
+    pub fn update_graph_with_retries(
+        &mut self,
+        client: ClientId,
+        tasks: Vec<WireTask>,
+        wanted: &[Key],
+        retries: u32,
+        out: &mut Outbox,
+    ) -> Result<(), GraphRefused> {
+        // Check before changing anything.
+        {
+            let batch: FxHashSet<&Key> = tasks.iter().map(|t| &t.key).collect();
+            for t in &tasks {
+                for d in &t.deps {
+                    if !batch.contains(d) && !self.ids.contains_key(d) {
+                        return Err(GraphRefused::MissingDependency {
+                            key: t.key.clone(),
+                            dependency: d.clone(),
+                        });
+                    }
+                }
+            }
+            for k in wanted {
+                if !batch.contains(k) && !self.ids.contains_key(k) {
+                    return Err(GraphRefused::MissingKey(k.clone()));
+                }
+            }
+        }
+        let mut pending: Vec<(TaskId, Vec<Key>)> = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            if self.ids.contains_key(&t.key) {
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            self.ids.insert(t.key.clone(), id);
+            self.tasks.insert(
+                id,
+                TaskRecord {
+                    key: t.key,
+                    op: t.op,
+                    inputs: Vec::new(),
+                    deps: Vec::new(),
+                    dependents: Vec::new(),
+                    state: TaskState::Released,
+                    waiting_on: 0,
+                    who_has: Vec::new(),
+                    nbytes: 0,
+                    wanted_by: 0,
+                    suspicious: 0,
+                    retries,
+                    fetch_failures: 0,
+                    error: None,
+                },
+            );
+            // Inputs are resolved below, once every key of the batch has an id.
+            pending.push((id, t.deps));
+        }
+        for (id, deps) in pending {
+            let inputs: Vec<TaskId> = deps
+                .iter()
+                .map(|d| self.ids.get(d).copied().unwrap_or(0))
+                .collect();
+            let mut unique = inputs.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            for d in &unique {
+                if let Some(dep) = self.tasks.get_mut(d) {
+                    dep.dependents.push(id);
+                }
+            }
+            if let Some(rec) = self.tasks.get_mut(&id) {
+                rec.inputs = inputs;
+                rec.deps = unique;
+            }
+        }
+        let client_wants = self.clients.entry(client).or_default();
+        let mut roots = Vec::new();
+        for k in wanted {
+            let Some(&id) = self.ids.get(k) else { continue };
+            if client_wants.insert(id) {
+                if let Some(t) = self.tasks.get_mut(&id) {
+                    t.wanted_by += 1;
+                }
+            }
+            roots.push(id);
+        }
+        for &id in &roots {
+            match self.tasks.get(&id).map(|t| t.state) {
+                Some(TaskState::Memory) => out.ready.entry(client).or_default().push(id),
+                Some(TaskState::Erred) => {
+                    if let Some(t) = self.tasks.get(&id) {
+                        out.erred
+                            .entry(client)
+                            .or_default()
+                            .push((t.key.clone(), t.error.clone().unwrap_or_default()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.activate(&roots, out);
+        Ok(())
+    }
+
+    /// Makes every released task among `roots` and their inputs run (released → waiting), and
+    /// sends the ready ones to workers.
+    fn activate(&mut self, roots: &[TaskId], out: &mut Outbox) {
+        let mut stack: Vec<TaskId> = roots
+            .iter()
+            .copied()
+            .filter(|id| self.tasks.get(id).map(|t| t.state) == Some(TaskState::Released))
+            .collect();
+        let mut ready = Vec::new();
+        let mut failed = Vec::new();
+        while let Some(id) = stack.pop() {
+            let Some(t) = self.tasks.get(&id) else {
+                continue;
+            };
+            if t.state != TaskState::Released {
+                continue;
+            }
+            let mut waiting_on = 0;
+            let mut erred_dep = None;
+            for d in &t.deps {
+                match self.tasks.get(d).map(|x| x.state) {
+                    Some(TaskState::Memory) => {}
+                    Some(TaskState::Erred) => erred_dep = Some(*d),
+                    Some(TaskState::Released) => {
+                        waiting_on += 1;
+                        stack.push(*d);
+                    }
+                    Some(_) => waiting_on += 1,
+                    None => {}
+                }
+            }
+            // Deps pushed above are still `Released` and become `Waiting` when popped; they are
+            // counted here already.
+            self.set_state(id, TaskState::Waiting);
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.waiting_on = waiting_on;
+            }
+            if let Some(d) = erred_dep {
+                failed.push((id, d));
+            } else if waiting_on == 0 {
+                ready.push(id);
+            }
+        }
+        for (id, dep) in failed {
+            let msg = self.dependency_error(dep);
+            self.fail(id, msg, out);
+        }
+        for id in ready.into_iter().rev() {
+            self.make_ready(id, out);
+        }
+    }
+
+    fn dependency_error(&self, dep: TaskId) -> String {
+        match self.tasks.get(&dep) {
+            Some(d) => match &d.error {
+                Some(e) if e.starts_with("input ") => e.clone(),
+                Some(e) => format!("input {} failed: {e}", d.key),
+                None => format!("input {} failed", d.key),
+            },
+            None => "an input failed".to_string(),
+        }
+    }
+
+    fn capacity(&self, w: &WorkerRecord) -> usize {
+        let base = (w.nthreads as f64 * self.config.saturation).ceil();
+        let extra = w.rate * self.config.queue_time.as_secs_f64();
+        ((base + extra) as usize).max(1)
+    }
+
+    /// Called periodically with the time since the last call: updates each worker's measured
+    /// task rate (which sets how much work it may hold) and hands out queued work.
+    pub fn measure(&mut self, elapsed: Duration, out: &mut Outbox) {
+        let secs = elapsed.as_secs_f64();
+        if secs <= 0.0 {
+            return;
+        }
+        for w in self.workers.values_mut() {
+            let now = w.done as f64 / secs;
+            w.rate = if w.rate == 0.0 {
+                now
+            } else {
+                0.5 * w.rate + 0.5 * now
+            };
+            w.done = 0;
+        }
+        self.drain_queue(out);
+        self.balance(out);
+    }
+
+    /// Work stealing: when a worker has nothing to do while another holds more tasks than it
+    /// has threads, ask that worker to give back half of its surplus; what it has not started
+    /// is placed again ([`SchedulerState::stolen`]).
+    pub fn balance(&mut self, out: &mut Outbox) {
+        let idle = self
+            .workers
+            .values()
+            .filter(|w| w.processing.is_empty())
+            .count();
+        if idle == 0 || !self.queue.is_empty() {
+            return;
+        }
+        for (id, w) in &self.workers {
+            let surplus = w.processing.len().saturating_sub(w.nthreads as usize);
+            if surplus < 2 {
+                continue;
+            }
+            let take: Vec<TaskId> = w.processing.iter().copied().take(surplus / 2).collect();
+            out.steal.entry(*id).or_default().extend(take);
+        }
+    }
+
+    /// `worker` gave back `ids` (they had not started): place them again, elsewhere if
+    /// another worker has room.
+    pub fn stolen(&mut self, worker: WorkerId, ids: &[TaskId], out: &mut Outbox) {
+        for &id in ids {
+            if self.tasks.get(&id).map(|t| t.state) != Some(TaskState::Processing(worker)) {
+                continue;
+            }
+            if let Some(w) = self.workers.get_mut(&worker) {
+                w.processing.remove(&id);
+            }
+            // Back to ready: processing → released → waiting, then placed.
+            self.set_state(id, TaskState::Released);
+            self.set_state(id, TaskState::Waiting);
+            let thief = self
+                .workers
+                .iter()
+                .filter(|(w, _)| **w != worker)
+                .min_by_key(|(w, r)| (r.processing.len(), **w))
+                .map(|(w, _)| *w);
+            match thief {
+                Some(t) => self.send_to(id, t, out),
+                None => self.make_ready(id, out),
+            }
+        }
+    }
+
+    /// A task whose inputs are all in memory: place it, or queue it.
+    fn make_ready(&mut self, id: TaskId, out: &mut Outbox) {
+        let Some(t) = self.tasks.get(&id) else { return };
+        let worker = if t.deps.is_empty() {
+            // Root task: the least busy worker with room, else queue.
+            self.workers
+                .iter()
+                .filter(|(_, w)| w.processing.len() < self.capacity(w))
+                .min_by(|(ia, a), (ib, b)| {
+                    let la = a.processing.len() as f64 / a.nthreads as f64;
+                    let lb = b.processing.len() as f64 / b.nthreads as f64;
+                    la.total_cmp(&lb).then(ia.cmp(ib))
+                })
+                .map(|(id, _)| *id)
+        } else {
+            // The worker holding most input bytes; ties go to the least busy.
+            let mut held: smallvec::SmallVec<[(WorkerId, u64); 4]> = smallvec::SmallVec::new();
+            for d in &t.deps {
+                if let Some(dep) = self.tasks.get(d) {
+                    for w in &dep.who_has {
+                        match held.iter_mut().find(|(x, _)| x == w) {
+                            Some((_, b)) => *b += dep.nbytes.max(1),
+                            None => held.push((*w, dep.nbytes.max(1))),
+                        }
+                    }
+                }
+            }
+            let mut best: Option<(u64, usize, WorkerId)> = None;
+            for (w, bytes) in held {
+                let busy = self
+                    .workers
+                    .get(&w)
+                    .map_or(usize::MAX, |r| r.processing.len());
+                let better = match best {
+                    None => true,
+                    Some((bb, bbusy, bw)) => {
+                        (bytes, std::cmp::Reverse(busy), std::cmp::Reverse(w))
+                            > (bb, std::cmp::Reverse(bbusy), std::cmp::Reverse(bw))
+                    }
+                };
+                if better && self.workers.contains_key(&w) {
+                    best = Some((bytes, busy, w));
+                }
+            }
+            best.map(|(_, _, w)| w).or_else(|| {
+                self.workers
+                    .iter()
+                    .min_by_key(|(i, w)| (w.processing.len(), **i))
+                    .map(|(i, _)| *i)
+            })
+        };
+        match worker {
+            Some(w) => self.send_to(id, w, out),
+            None => {
+                self.set_state(id, TaskState::Queued);
+                self.queue.push_back(id);
+            }
+        }
+    }
+
+    fn send_to(&mut self, id: TaskId, worker: WorkerId, out: &mut Outbox) {
+        self.set_state(id, TaskState::Processing(worker));
+        if let Some(w) = self.workers.get_mut(&worker) {
+            w.processing.insert(id);
+        }
+        out.compute.entry(worker).or_default().push(id);
+        self.tasks_sent += 1;
+    }
+
+    fn drain_queue(&mut self, out: &mut Outbox) {
+        while let Some(&id) = self.queue.front() {
+            if self.tasks.get(&id).map(|t| t.state) != Some(TaskState::Queued) {
+                self.queue.pop_front();
+                continue;
+            }
+            let has_room = self
+                .workers
+                .values()
+                .any(|w| w.processing.len() < self.capacity(w));
+            let is_root = self.tasks.get(&id).is_some_and(|t| t.deps.is_empty());
+            if self.workers.is_empty() || (is_root && !has_room) {
+                return;
+            }
+            self.queue.pop_front();
+            self.set_state(id, TaskState::Waiting);
+            self.make_ready(id, out);
+        }
+    }
+
+    fn needs_result(&self, id: TaskId) -> bool {
+        self.tasks.get(&id).is_some_and(|t| {
+            t.wanted_by > 0
+                || t.dependents
+                    .iter()
+                    .any(|d| self.tasks.get(d).is_some_and(|x| x.state.is_pending()))
+        })
+    }
+
+    /// A worker stored the result of `id`.
+    pub fn task_finished(&mut self, worker: WorkerId, id: TaskId, nbytes: u64, out: &mut Outbox) {
+        let state = self.tasks.get(&id).map(|t| t.state);
+        match state {
+            Some(TaskState::Processing(w)) if w == worker => {}
+            Some(TaskState::Memory) => {
+                // A duplicate (e.g. a rescheduled task that also finished): one more holder.
+                if let Some(t) = self.tasks.get_mut(&id) {
+                    if !t.who_has.contains(&worker) {
+                        t.who_has.push(worker);
+                    }
+                }
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.has.insert(id);
+                }
+                return;
+            }
+            _ => {
+                out.free.entry(worker).or_default().push(id);
+                return;
+            }
+        }
+        self.set_state(id, TaskState::Memory);
+        if let Some(w) = self.workers.get_mut(&worker) {
+            w.processing.remove(&id);
+            w.has.insert(id);
+            w.done += 1;
+        }
+        let (deps, dependents) = match self.tasks.get_mut(&id) {
+            Some(t) => {
+                t.who_has.clear();
+                t.who_has.push(worker);
+                t.nbytes = nbytes;
+                (t.deps.clone(), t.dependents.clone())
+            }
+            None => return,
+        };
+        for (client, wants) in &self.clients {
+            if wants.contains(&id) {
+                out.ready.entry(*client).or_default().push(id);
+            }
+        }
+        for d in dependents {
+            let ready = match self.tasks.get_mut(&d) {
+                Some(t) if t.state == TaskState::Waiting => {
+                    t.waiting_on = t.waiting_on.saturating_sub(1);
+                    t.waiting_on == 0
+                }
+                _ => false,
+            };
+            if ready {
+                self.make_ready(d, out);
+            }
+        }
+        for d in deps {
+            self.release_if_unneeded(d, out);
+        }
+        self.release_if_unneeded(id, out);
+        self.drain_queue(out);
+    }
+
+    /// A task failed on a worker. `missing_input` failures (an input could not be fetched)
+    /// reschedule the task instead.
+    pub fn task_failed(
+        &mut self,
+        worker: WorkerId,
+        id: TaskId,
+        error: String,
+        missing_input: bool,
+        out: &mut Outbox,
+    ) {
+        if self.tasks.get(&id).map(|t| t.state) != Some(TaskState::Processing(worker)) {
+            return;
+        }
+        if let Some(w) = self.workers.get_mut(&worker) {
+            w.processing.remove(&id);
+        }
+        // A task whose inputs keep failing to arrive would otherwise bounce forever.
+        let missing_input = missing_input
+            && match self.tasks.get_mut(&id) {
+                Some(t) => {
+                    t.fetch_failures += 1;
+                    t.fetch_failures <= MAX_FETCH_FAILURES
+                }
+                None => false,
+            };
+        let retry = !missing_input
+            && match self.tasks.get_mut(&id) {
+                Some(t) if t.retries > 0 => {
+                    t.retries -= 1;
+                    true
+                }
+                _ => false,
+            };
+        if missing_input || retry {
+            self.set_state(id, TaskState::Released);
+            // Inputs the worker could not fetch are gone from their holders.
+            self.activate(&[id], out);
+        } else {
+            self.fail(id, error, out);
+        }
+        self.drain_queue(out);
+    }
+
+    /// Marks `id` and every pending task depending on it as failed, telling the clients.
+    fn fail(&mut self, id: TaskId, error: String, out: &mut Outbox) {
+        let mut stack = vec![(id, error)];
+        while let Some((id, error)) = stack.pop() {
+            let Some(t) = self.tasks.get(&id) else {
+                continue;
+            };
+            if t.state == TaskState::Erred || t.state == TaskState::Memory {
+                continue;
+            }
+            if let TaskState::Processing(w) = t.state {
+                if let Some(w) = self.workers.get_mut(&w) {
+                    w.processing.remove(&id);
+                }
+            }
+            self.set_state(id, TaskState::Erred);
+            let (key, dependents) = match self.tasks.get_mut(&id) {
+                Some(t) => {
+                    t.error = Some(error.clone());
+                    (t.key.clone(), t.dependents.clone())
+                }
+                None => continue,
+            };
+            for (client, wants) in &self.clients {
+                if wants.contains(&id) {
+                    out.erred
+                        .entry(*client)
+                        .or_default()
+                        .push((key.clone(), error.clone()));
+                }
+            }
+            let dep_error = if error.starts_with("input ") {
+                error.clone()
+            } else {
+                format!("input {key} failed: {error}")
+            };
+            for d in dependents {
+                if self.tasks.get(&d).is_some_and(|t| t.state.is_pending()) {
+                    stack.push((d, dep_error.clone()));
+                }
+            }
+        }
+    }
+
+    /// Frees the result of `id` on its workers if nobody needs it, and forgets what can be.
+    fn release_if_unneeded(&mut self, id: TaskId, out: &mut Outbox) {
+        if self.needs_result(id) {
+            return;
+        }
+        let Some(t) = self.tasks.get(&id) else { return };
+        match t.state {
+            TaskState::Memory => {
+                let holders = t.who_has.clone();
+                for w in holders {
+                    out.free.entry(w).or_default().push(id);
+                    if let Some(r) = self.workers.get_mut(&w) {
+                        r.has.remove(&id);
+                    }
+                }
+                if let Some(t) = self.tasks.get_mut(&id) {
+                    t.who_has.clear();
+                }
+                self.set_state(id, TaskState::Released);
+            }
+            TaskState::Waiting | TaskState::Queued => self.set_state(id, TaskState::Released),
+            _ => {}
+        }
+        self.forget_if_unreferenced(id, out);
+    }
+
+    /// Forgets `id` (and then its inputs) if no client wants it and no task depends on it.
+    fn forget_if_unreferenced(&mut self, id: TaskId, out: &mut Outbox) {
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            let Some(t) = self.tasks.get(&id) else {
+                continue;
+            };
+            if t.wanted_by > 0
+                || !t.dependents.is_empty()
+                || !matches!(t.state, TaskState::Released | TaskState::Erred)
+            {
+                continue;
+            }
+            self.set_state(id, TaskState::Forgotten);
+            let Some(t) = self.tasks.remove(&id) else {
+                continue;
+            };
+            self.ids.remove(&t.key);
+            for d in t.deps {
+                if let Some(dep) = self.tasks.get_mut(&d) {
+                    dep.dependents.retain(|x| *x != id);
+                }
+                // An input nobody needs any more: free it, then maybe forget it.
+                if !self.needs_result(d) {
+                    if self.tasks.get(&d).map(|x| x.state) == Some(TaskState::Memory) {
+                        self.release_if_unneeded_no_forget(d, out);
+                    }
+                    stack.push(d);
+                }
+            }
+        }
+    }
+
+    fn release_if_unneeded_no_forget(&mut self, id: TaskId, out: &mut Outbox) {
+        let holders = match self.tasks.get_mut(&id) {
+            Some(t) => std::mem::take(&mut t.who_has),
+            None => return,
+        };
+        for w in holders {
+            out.free.entry(w).or_default().push(id);
+            if let Some(r) = self.workers.get_mut(&w) {
+                r.has.remove(&id);
+            }
+        }
+        self.set_state(id, TaskState::Released);
+    }
+
+    /// `client` no longer holds `keys`.
+    pub fn release_keys(&mut self, client: ClientId, keys: &[Key], out: &mut Outbox) {
+        for k in keys {
+            let Some(&id) = self.ids.get(k) else { continue };
+            let removed = self.clients.get_mut(&client).is_some_and(|w| w.remove(&id));
+            if !removed {
+                continue;
+            }
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.wanted_by = t.wanted_by.saturating_sub(1);
+            }
+            self.release_unwanted(id, out);
+        }
+    }
+
+    /// After `id` lost a client: release it and whatever only it needed.
+    fn release_unwanted(&mut self, id: TaskId, out: &mut Outbox) {
+        // Pending tasks that nothing needs any more are released, inputs first checked again.
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            if self.needs_result(id) {
+                continue;
+            }
+            let Some(t) = self.tasks.get(&id) else {
+                continue;
+            };
+            let deps = t.deps.clone();
+            match t.state {
+                TaskState::Processing(w) => {
+                    // Its result will be freed when it arrives.
+                    if let Some(r) = self.workers.get_mut(&w) {
+                        r.processing.remove(&id);
+                    }
+                    self.set_state(id, TaskState::Released);
+                }
+                TaskState::Waiting | TaskState::Queued => {
+                    self.set_state(id, TaskState::Released);
+                }
+                _ => {}
+            }
+            self.release_if_unneeded(id, out);
+            stack.extend(deps);
+        }
+        self.drain_queue(out);
+    }
+
+    /// A client went away: everything it held is released.
+    pub fn remove_client(&mut self, client: ClientId, out: &mut Outbox) {
+        let Some(wants) = self.clients.remove(&client) else {
+            return;
+        };
+        for id in wants {
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.wanted_by = t.wanted_by.saturating_sub(1);
+            }
+            self.release_unwanted(id, out);
+        }
+    }
+
+    /// A worker is gone: its results are lost, its tasks rescheduled (or failed after
+    /// `allowed_failures` deaths).
+    pub fn remove_worker(&mut self, worker: WorkerId, out: &mut Outbox) {
+        let Some(rec) = self.workers.remove(&worker) else {
+            return;
+        };
+        out.compute.remove(&worker);
+        out.free.remove(&worker);
+        if self.workers.is_empty() {
+            self.no_workers_since = Some(Instant::now());
+        }
+        let mut to_activate = Vec::new();
+        // Results only this worker held.
+        for id in rec.has {
+            let lost = match self.tasks.get_mut(&id) {
+                Some(t) => {
+                    t.who_has.retain(|w| *w != worker);
+                    t.who_has.is_empty() && t.state == TaskState::Memory
+                }
+                None => false,
+            };
+            if !lost {
+                continue;
+            }
+            self.set_state(id, TaskState::Released);
+            let dependents = self
+                .tasks
+                .get(&id)
+                .map(|t| t.dependents.clone())
+                .unwrap_or_default();
+            for d in dependents {
+                let state = self.tasks.get(&d).map(|t| t.state);
+                match state {
+                    Some(TaskState::Waiting) => {
+                        if let Some(t) = self.tasks.get_mut(&d) {
+                            t.waiting_on += 1;
+                        }
+                    }
+                    Some(TaskState::Processing(w)) if w != worker => {
+                        // Its worker may never get this input: start it over. (Tasks on the
+                        // dying worker itself are counted below.)
+                        if let Some(r) = self.workers.get_mut(&w) {
+                            r.processing.remove(&d);
+                        }
+                        self.set_state(d, TaskState::Released);
+                        to_activate.push(d);
+                    }
+                    _ => {}
+                }
+            }
+            to_activate.push(id);
+        }
+        // Tasks it was running.
+        for id in rec.processing {
+            let (suspicious, key) = match self.tasks.get_mut(&id) {
+                Some(t) if t.state == TaskState::Processing(worker) => {
+                    t.suspicious += 1;
+                    (t.suspicious, t.key.clone())
+                }
+                _ => continue,
+            };
+            if suspicious > self.config.allowed_failures {
+                let msg = format!(
+                    "task {key} was running on {suspicious} workers that died \
+                     (allowed-failures is {}); it may be what kills them",
+                    self.config.allowed_failures
+                );
+                self.fail(id, msg, out);
+            } else {
+                self.set_state(id, TaskState::Released);
+                to_activate.push(id);
+            }
+        }
+        let needed: Vec<TaskId> = to_activate
+            .into_iter()
+            .filter(|id| self.needs_result(*id))
+            .collect();
+        self.activate(&needed, out);
+        // Lost results nobody needs: forget them.
+        self.drain_queue(out);
+    }
+
+    /// Called periodically: fails pending work when no worker has been connected for the
+    /// configured timeout. Returns how many tasks failed.
+    pub fn check_no_workers(&mut self, now: Instant, out: &mut Outbox) -> usize {
+        let Some(since) = self.no_workers_since else {
+            return 0;
+        };
+        if now.duration_since(since) < self.config.no_workers_timeout {
+            return 0;
+        }
+        let pending: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.state.is_pending())
+            .map(|(id, _)| *id)
+            .collect();
+        let n = pending.len();
+        let msg = format!(
+            "no workers connected to the scheduler for {:?}; start workers with \
+             `dusk worker ADDRESS`",
+            self.config.no_workers_timeout
+        );
+        for id in pending {
+            self.fail(id, msg.clone(), out);
+        }
+        self.queue.clear();
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dusk_core::WireOp;
+
+    fn task(key: &str, deps: &[&str]) -> WireTask {
+        WireTask {
+            key: Key::new(key),
+            op: WireOp {
+                kind: "test.op".into(),
+                payload: vec![],
+            },
+            deps: deps.iter().map(|d| Key::new(*d)).collect(),
+        }
+    }
+
+    fn id(s: &SchedulerState, k: &str) -> TaskId {
+        s.ids[&Key::new(k)]
+    }
+
+    fn sent(out: &mut Outbox, w: WorkerId) -> Vec<TaskId> {
+        out.compute.remove(&w).unwrap_or_default()
+    }
+
+    #[test]
+    fn transitions_follow_the_diagram() {
+        use TaskState::*;
+        let all = [
+            Released,
+            Waiting,
+            Queued,
+            Processing(1),
+            Memory,
+            Erred,
+            Forgotten,
+        ];
+        for s in all {
+            assert!(!s.can_become(s), "{s} -> {s}");
+            assert!(!Forgotten.can_become(s));
+        }
+        assert!(Memory.can_become(Released));
+        assert!(!Memory.can_become(Processing(2)));
+        assert!(!Waiting.can_become(Memory));
+    }
+
+    #[test]
+    fn a_chain_runs_in_order_and_frees_intermediates() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.add_client(7);
+        s.update_graph(
+            7,
+            vec![task("a", &[]), task("b", &["a"]), task("c", &["b"])],
+            &[Key::new("c")],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(sent(&mut out, 1), vec![id(&s, "a")]);
+        assert_eq!(s.state_of(&Key::new("b")), TaskState::Waiting);
+        let a = id(&s, "a");
+        s.task_finished(1, a, 8, &mut out);
+        assert_eq!(sent(&mut out, 1), vec![id(&s, "b")]);
+        let b = id(&s, "b");
+        s.task_finished(1, b, 8, &mut out);
+        // `a` is no longer needed by anyone.
+        assert!(out.free[&1].contains(&a));
+        let c = id(&s, "c");
+        s.task_finished(1, c, 8, &mut out);
+        assert_eq!(out.ready[&7], vec![c]);
+        assert!(out.free[&1].contains(&b));
+        assert_eq!(s.state_of(&Key::new("c")), TaskState::Memory);
+        // Releasing the last reference forgets everything.
+        s.release_keys(7, &[Key::new("c")], &mut out);
+        assert!(out.free[&1].contains(&c));
+        assert!(s.is_empty(), "{} tasks left", s.len());
+    }
+
+    #[test]
+    fn placement_prefers_the_worker_holding_most_input_bytes() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 4, &mut out);
+        s.add_worker(2, "w2".into(), 4, &mut out);
+        s.update_graph(
+            7,
+            vec![
+                task("small", &[]),
+                task("big", &[]),
+                task("sum", &["small", "big"]),
+            ],
+            &[Key::new("sum")],
+            &mut out,
+        )
+        .unwrap();
+        let (small, big) = (id(&s, "small"), id(&s, "big"));
+        let mut on = FxHashMap::default();
+        for w in [1, 2] {
+            for t in sent(&mut out, w) {
+                on.insert(t, w);
+            }
+        }
+        assert_ne!(on[&small], on[&big], "root tasks spread over both workers");
+        s.task_finished(on[&small], small, 10, &mut out);
+        s.task_finished(on[&big], big, 1_000_000, &mut out);
+        assert_eq!(sent(&mut out, on[&big]), vec![id(&s, "sum")]);
+    }
+
+    #[test]
+    fn root_tasks_queue_beyond_saturation() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 2, &mut out);
+        let tasks: Vec<WireTask> = (0..10).map(|i| task(&format!("t{i}"), &[])).collect();
+        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &keys, &mut out).unwrap();
+        let first = sent(&mut out, 1);
+        assert_eq!(first.len(), 4, "2 threads x saturation 2");
+        assert_eq!(s.state_of(&keys[9]), TaskState::Queued);
+        s.task_finished(1, first[0], 1, &mut out);
+        assert_eq!(sent(&mut out, 1).len(), 1);
+    }
+
+    #[test]
+    fn fast_workers_may_hold_more_ready_tasks() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        let tasks: Vec<WireTask> = (0..1000).map(|i| task(&format!("t{i}"), &[])).collect();
+        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &keys, &mut out).unwrap();
+        let first = sent(&mut out, 1);
+        assert_eq!(first.len(), 2);
+        for id in first {
+            s.task_finished(1, id, 1, &mut out);
+        }
+        sent(&mut out, 1);
+        // 2 tasks in 1 ms: 2,000 tasks/s, so 10 ms of queue is 20 more tasks.
+        s.measure(Duration::from_millis(1), &mut out);
+        assert_eq!(sent(&mut out, 1).len(), 20);
+    }
+
+    #[test]
+    fn idle_workers_steal_from_saturated_ones() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        let mut tasks = vec![task("big", &[])];
+        for i in 0..8 {
+            tasks.push(task(&format!("use{i}"), &["big"]));
+        }
+        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &keys, &mut out).unwrap();
+        let big = id(&s, "big");
+        sent(&mut out, 1);
+        s.task_finished(1, big, 1 << 20, &mut out);
+        // Every user of `big` goes where `big` is.
+        assert_eq!(sent(&mut out, 1).len(), 8);
+        s.add_worker(2, "w2".into(), 1, &mut out);
+        s.balance(&mut out);
+        let asked = out.steal.remove(&1).unwrap();
+        assert_eq!(asked.len(), 3, "half of the 7 tasks beyond the one running");
+        s.stolen(1, &asked, &mut out);
+        let mut moved = sent(&mut out, 2);
+        moved.sort();
+        let mut asked = asked;
+        asked.sort();
+        assert_eq!(moved, asked);
+    }
+
+    #[test]
+    fn lost_results_are_recomputed_and_dying_tasks_eventually_fail() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(
+            7,
+            vec![task("a", &[]), task("b", &[]), task("c", &["a", "b"])],
+            &[Key::new("c")],
+            &mut out,
+        )
+        .unwrap();
+        let (a, b, c) = (id(&s, "a"), id(&s, "b"), id(&s, "c"));
+        sent(&mut out, 1);
+        s.task_finished(1, a, 1, &mut out);
+        s.add_worker(2, "w2".into(), 1, &mut out);
+        sent(&mut out, 2);
+        // Worker 1 dies holding `a`, running `b`: both run again on worker 2.
+        s.remove_worker(1, &mut out);
+        let mut again = sent(&mut out, 2);
+        again.sort();
+        assert_eq!(again, vec![a, b]);
+        s.task_finished(2, a, 1, &mut out);
+        s.task_finished(2, b, 1, &mut out);
+        assert_eq!(sent(&mut out, 2), vec![c]);
+        // `c` kills every worker it runs on (after its inputs are recomputed there).
+        let mut w = 2;
+        for _ in 0..3 {
+            s.remove_worker(w, &mut out);
+            w += 1;
+            s.add_worker(w, format!("w{w}"), 1, &mut out);
+            loop {
+                let ids = sent(&mut out, w);
+                assert!(!ids.is_empty(), "nothing runs on worker {w}");
+                if ids.contains(&c) {
+                    break;
+                }
+                for x in ids {
+                    s.task_finished(w, x, 1, &mut out);
+                }
+            }
+        }
+        s.remove_worker(w, &mut out);
+        assert_eq!(s.state_of(&Key::new("c")), TaskState::Erred);
+        let (_, err) = &out.erred[&7][0];
+        assert!(err.contains("4 workers that died"), "{err}");
+    }
+
+    #[test]
+    fn errors_propagate_to_dependents_and_clients() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(
+            7,
+            vec![task("a", &[]), task("b", &["a"])],
+            &[Key::new("b")],
+            &mut out,
+        )
+        .unwrap();
+        s.task_failed(1, id(&s, "a"), "boom".into(), false, &mut out);
+        let (key, err) = &out.erred[&7][0];
+        assert_eq!(key, &Key::new("b"));
+        assert!(err.contains("'a'") && err.contains("boom"), "{err}");
+    }
+
+    #[test]
+    fn failing_tasks_are_retried_then_fail() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph_with_retries(7, vec![task("a", &[])], &[Key::new("a")], 2, &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        for _ in 0..2 {
+            assert_eq!(sent(&mut out, 1), vec![a]);
+            s.task_failed(1, a, "flaky".into(), false, &mut out);
+            assert!(out.erred.is_empty());
+        }
+        assert_eq!(sent(&mut out, 1), vec![a]);
+        s.task_failed(1, a, "flaky".into(), false, &mut out);
+        assert_eq!(out.erred[&7][0].1, "flaky");
+    }
+
+    #[test]
+    fn inputs_that_never_arrive_end_in_an_error() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(7, vec![task("a", &[])], &[Key::new("a")], &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        for _ in 0..MAX_FETCH_FAILURES {
+            assert_eq!(sent(&mut out, 1), vec![a]);
+            s.task_failed(1, a, "cannot fetch".into(), true, &mut out);
+            assert!(out.erred.is_empty());
+        }
+        assert_eq!(sent(&mut out, 1), vec![a]);
+        s.task_failed(1, a, "cannot fetch".into(), true, &mut out);
+        assert_eq!(out.erred[&7][0].1, "cannot fetch");
+    }
+
+    #[test]
+    fn unknown_dependencies_are_refused_without_changes() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        let err = s
+            .update_graph(7, vec![task("b", &["ghost"])], &[Key::new("b")], &mut out)
+            .unwrap_err();
+        assert!(err.to_string().contains("'ghost'"), "{err}");
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn no_workers_fails_pending_tasks_after_the_timeout() {
+        let mut s = SchedulerState::new(StateConfig {
+            no_workers_timeout: Duration::from_millis(0),
+            ..StateConfig::default()
+        });
+        let mut out = Outbox::default();
+        s.update_graph(7, vec![task("a", &[])], &[Key::new("a")], &mut out)
+            .unwrap();
+        assert_eq!(s.state_of(&Key::new("a")), TaskState::Queued);
+        assert_eq!(s.check_no_workers(Instant::now(), &mut out), 1);
+        assert!(out.erred[&7][0].1.contains("no workers"));
+    }
+}
