@@ -32,6 +32,7 @@ pub mod op;
 pub mod optimize;
 pub mod order;
 pub mod plan;
+pub mod remote;
 pub mod task;
 pub mod visualize;
 
@@ -47,5 +48,6 @@ pub use key::{tokenize, Key, Tokenizer};
 pub use op::{FnOp, LiteralOp, Op, OpDecoder, SerdeOp, WireError, WireOp};
 pub use optimize::{cull, fuse_linear, inline_cheap, optimize, OptimizeOptions};
 pub use plan::Plan;
+pub use remote::{remote, RemoteFn};
 pub use task::Task;
 pub use visualize::{to_dot, DotOptions};

@@ -310,7 +310,12 @@ impl Scheduler {
             },
             Event::Closed { conn } => {
                 if self.workers.remove(&conn).is_some() {
-                    log_warn(format_args!("worker {conn} left; rescheduling its work"));
+                    // With no client connected (a cluster being torn down) this is routine.
+                    if self.clients.is_empty() {
+                        log_info(format_args!("worker {conn} left"));
+                    } else {
+                        log_warn(format_args!("worker {conn} left; rescheduling its work"));
+                    }
                     self.state.remove_worker(conn, out);
                 } else if self.clients.remove(&conn).is_some() {
                     self.state.remove_client(conn, out);

@@ -1,0 +1,130 @@
+//! User functions on a cluster of real processes: registered by name, called with futures as
+//! arguments, errors and panics reported with the function's name.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use dusk::distributed::client::Arg;
+use dusk::distributed::cluster::run_if_cluster_process;
+use dusk::prelude::*;
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+register_fn!(square: fn(u64) -> u64);
+
+fn concat(a: String, b: Vec<u64>) -> String {
+    format!("{a}{b:?}")
+}
+register_fn!(concat: fn(String, Vec<u64>) -> String);
+
+fn explode(x: u64) -> u64 {
+    if x == 3 {
+        panic!("three is not allowed");
+    }
+    x
+}
+register_fn!(explode: fn(u64) -> u64);
+
+/// Runs `f` on another thread and fails the test if it takes longer than `secs`.
+fn deadline(secs: u64, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(()) => handle.join().expect("the test body"),
+        Err(_) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("the test took longer than {secs} s"),
+        },
+    }
+}
+
+/// Entry point of the cluster processes: the test binary re-runs itself with only this test
+/// selected and a role in the environment.
+#[test]
+fn cluster_process_entry() {
+    run_if_cluster_process();
+}
+
+#[test]
+fn registered_functions_run_on_worker_processes() {
+    deadline(120, || {
+        let exe = std::env::current_exe().expect("the test binary");
+        let command = move || {
+            let mut c = std::process::Command::new(&exe);
+            c.args([
+                "--exact",
+                "cluster_process_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+            c
+        };
+        let cluster = LocalCluster::processes_from(command, 2, 1).expect("a process cluster");
+        let client = Client::connect(cluster.address()).expect("a client");
+
+        // map + gather against the same function called here.
+        let futures = client.map(|| remote("square"), 0..40u64).unwrap();
+        let got: Vec<u64> = client
+            .gather(&futures)
+            .unwrap()
+            .iter()
+            .map(|d| d.decode::<u64>().unwrap())
+            .collect();
+        let expected: Vec<u64> = (0..40u64).map(square).collect();
+        assert_eq!(got, expected);
+
+        // Futures as arguments, mixed with values, of different types.
+        let list = client
+            .submit(
+                remote("square"),
+                vec![Arg::Value(Data::encode(&7u64).unwrap())],
+            )
+            .unwrap();
+        let pair = client
+            .submit(
+                remote("concat"),
+                vec![
+                    Arg::Value(Data::encode(&"squares: ".to_string()).unwrap()),
+                    Arg::Value(Data::encode(&vec![1u64, 4]).unwrap()),
+                ],
+            )
+            .unwrap();
+        assert_eq!(list.result().unwrap().decode::<u64>().unwrap(), 49);
+        assert_eq!(
+            pair.result().unwrap().decode::<String>().unwrap(),
+            "squares: [1, 4]"
+        );
+
+        // A panic is that task's error; a missing function and a wrong argument are named.
+        let bad = client.map(|| remote("explode"), 0..5u64).unwrap();
+        let err = client.gather(&bad).unwrap_err().to_string();
+        assert!(err.contains("three is not allowed"), "{err}");
+        let missing = client
+            .submit(
+                remote("nowhere"),
+                vec![Arg::Value(Data::encode(&1u64).unwrap())],
+            )
+            .unwrap();
+        let err = missing.result().unwrap_err().to_string();
+        assert!(
+            err.contains("nowhere") && err.contains("not registered"),
+            "{err}"
+        );
+        let wrong = client
+            .submit(
+                remote("square"),
+                vec![Arg::Value(Data::encode(&"x".to_string()).unwrap())],
+            )
+            .unwrap();
+        assert!(wrong.result().is_err());
+        let short = client
+            .submit(remote("concat"), vec![Arg::Future(&list)])
+            .unwrap();
+        let err = short.result().unwrap_err().to_string();
+        assert!(err.contains("takes 2 arguments, got 1"), "{err}");
+    });
+}
