@@ -121,18 +121,83 @@ impl Graph {
                 return Err(GraphError::MissingOutput { key: key.clone() });
             }
         }
+        // Dependencies as indices (checking that each exists), then Kahn's algorithm: a graph
+        // is acyclic when every task can be released once its dependencies are. This is the
+        // whole check; it does not build an execution plan.
+        let n = self.tasks.len();
+        let mut deps: Vec<u32> = Vec::new();
+        let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
+        let mut waiting: Vec<u32> = Vec::with_capacity(n);
+        let mut dependent_counts = vec![0u32; n];
         for (k, t) in &self.tasks {
+            starts.push(deps.len() as u32);
             for d in &t.deps {
-                if !self.contains(d) {
-                    return Err(GraphError::MissingDependency {
-                        key: k.clone(),
-                        dependency: d.clone(),
-                    });
+                let i =
+                    self.tasks
+                        .get_index_of(d)
+                        .ok_or_else(|| GraphError::MissingDependency {
+                            key: k.clone(),
+                            dependency: d.clone(),
+                        })?;
+                deps.push(i as u32);
+                dependent_counts[i] += 1;
+            }
+            waiting.push(t.deps.len() as u32);
+        }
+        starts.push(deps.len() as u32);
+        // Dependents in CSR form.
+        let mut dependent_starts = Vec::with_capacity(n + 1);
+        let mut total = 0u32;
+        for &c in &dependent_counts {
+            dependent_starts.push(total);
+            total += c;
+        }
+        dependent_starts.push(total);
+        let mut fill = dependent_starts.clone();
+        let mut dependents = vec![0u32; total as usize];
+        for i in 0..n {
+            for &d in &deps[starts[i] as usize..starts[i + 1] as usize] {
+                dependents[fill[d as usize] as usize] = i as u32;
+                fill[d as usize] += 1;
+            }
+        }
+        let mut ready: Vec<u32> = (0..n as u32)
+            .filter(|&i| waiting[i as usize] == 0)
+            .collect();
+        let mut released = 0;
+        while let Some(i) = ready.pop() {
+            released += 1;
+            let range =
+                dependent_starts[i as usize] as usize..dependent_starts[i as usize + 1] as usize;
+            for &j in &dependents[range] {
+                waiting[j as usize] -= 1;
+                if waiting[j as usize] == 0 {
+                    ready.push(j);
                 }
             }
         }
-        let all: Vec<Key> = self.tasks.keys().cloned().collect();
-        crate::plan::Plan::new(self, &all).map(|_| ())
+        if released == n {
+            return Ok(());
+        }
+        // Every task still waiting has a waiting dependency: walk those until a task repeats.
+        let mut cur = (0..n).find(|&i| waiting[i] > 0).unwrap_or(0) as u32;
+        let mut position = vec![usize::MAX; n];
+        let mut path = Vec::new();
+        while position[cur as usize] == usize::MAX {
+            position[cur as usize] = path.len();
+            path.push(cur);
+            let own = &deps[starts[cur as usize] as usize..starts[cur as usize + 1] as usize];
+            match own.iter().find(|&&d| waiting[d as usize] > 0) {
+                Some(&next) => cur = next,
+                None => break,
+            }
+        }
+        let from = position[cur as usize].min(path.len().saturating_sub(1));
+        let keys = path[from..]
+            .iter()
+            .filter_map(|&i| self.tasks.get_index(i as usize).map(|(k, _)| k.clone()))
+            .collect();
+        Err(GraphError::Cycle { keys })
     }
 
     /// The graph in its wire form; fails naming the first task whose op is a closure.
