@@ -128,3 +128,20 @@ fn registered_functions_run_on_worker_processes() {
         assert!(err.contains("takes 2 arguments, got 1"), "{err}");
     });
 }
+
+#[test]
+fn array_expressions_compute_on_a_cluster_as_locally() {
+    deadline(120, || {
+        use dusk::array::{self, Axes};
+        let cluster = LocalCluster::threads(2, 1).expect("a cluster");
+        let client = Client::connect(cluster.address()).expect("a client");
+        let x = array::random_uniform(7, 0.0, 1.0, &[300, 200], [70, 90]).unwrap();
+        let centered = &x - &x.mean(1, true).unwrap();
+        let spread = centered.std(Axes::All, false).unwrap();
+        let local = spread.compute().unwrap();
+        let remote = client.compute(&spread).unwrap();
+        assert_eq!(local, remote);
+        let sums = (&x * 2.0).sum(0, false).unwrap();
+        assert_eq!(client.compute(&sums).unwrap(), sums.compute().unwrap());
+    });
+}
