@@ -30,6 +30,10 @@ fn gzip(path: &Path, text: &[u8]) {
     enc.finish().unwrap();
 }
 
+fn zstd(path: &Path, text: &[u8]) {
+    std::fs::write(path, zstd::encode_all(text, 3).unwrap()).unwrap();
+}
+
 fn options() -> Vec<ComputeOptions> {
     [Scheduler::Sync, Scheduler::Threads(Some(3))]
         .into_iter()
@@ -361,9 +365,40 @@ fn read_text_reads_gzip_and_sorts_files() {
 }
 
 #[test]
+fn read_text_reads_zstd_including_concatenated_frames() {
+    let dir = temp_dir("zstd");
+    let texts: Vec<String> = (0..3).map(|i| sample_text(60 + i * 30)).collect();
+    zstd(&dir.join("a.txt.zst"), texts[0].as_bytes());
+    // Two frames one after the other, as `cat x.zst y.zst` gives: both are read.
+    let mut two = zstd::encode_all(texts[1].as_bytes(), 1).unwrap();
+    two.extend(zstd::encode_all(texts[2].as_bytes(), 19).unwrap());
+    std::fs::write(dir.join("b.txt.ZSTD"), two).unwrap();
+    let want: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.lines().map(str::to_string))
+        .collect();
+    let pattern = format!("{}/*.txt.*", dir.display());
+    let bag = ReadText::glob(&pattern).block_size(5).lines().unwrap();
+    assert_eq!(bag.npartitions(), 2, "zstd files are not split");
+    for o in options() {
+        assert_eq!(bag.compute_with(&o).unwrap(), want);
+    }
+    let numbers: Vec<u64> = ReadText::glob(&pattern)
+        .lines_with_origin()
+        .unwrap()
+        .map(|l| l.number)
+        .compute()
+        .unwrap();
+    let n0 = texts[0].lines().count() as u64;
+    let want_numbers: Vec<u64> = (1..=n0).chain(1..=(want.len() as u64 - n0)).collect();
+    assert_eq!(numbers, want_numbers);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn to_textfiles_round_trips() {
     let dir = temp_dir("write");
-    for ext in ["txt", "txt.gz"] {
+    for ext in ["txt", "txt.gz", "txt.zst", "txt.zstd"] {
         let b = from_sequence((0..57).map(|i| format!("item {i}")).collect::<Vec<_>>(), 12);
         let pattern = format!("{}/{ext}/out-*.{ext}", dir.display());
         let written = b.to_textfiles(&pattern).unwrap().compute().unwrap();
@@ -394,10 +429,12 @@ fn malformed_json_names_file_and_line() {
     }
     std::fs::write(dir.join("plain.json"), &text).unwrap();
     gzip(&dir.join("zipped.json.gz"), text.as_bytes());
+    zstd(&dir.join("zipped.json.zst"), text.as_bytes());
     for (file, block) in [
         ("plain.json", 64),
         ("plain.json", 0),
         ("zipped.json.gz", 64),
+        ("zipped.json.zst", 64),
     ] {
         let bag = ReadText::paths([dir.join(file)])
             .block_size(block)
@@ -450,6 +487,26 @@ fn corrupt_gzip_is_an_error_naming_the_file() {
     std::fs::write(dir.join("bad.txt.gz"), &bytes).unwrap();
     std::fs::write(dir.join("cut.txt.gz"), &bytes[..n / 3]).unwrap();
     for file in ["bad.txt.gz", "cut.txt.gz"] {
+        let bag = read_text(&format!("{}/{file}", dir.display())).unwrap();
+        let err = bag.count().compute().unwrap_err().to_string();
+        assert!(err.contains(file), "{err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn corrupt_zstd_is_an_error_naming_the_file() {
+    let dir = temp_dir("corrupt-zstd");
+    let text = sample_text(500);
+    let mut bytes = zstd::encode_all(text.as_bytes(), 3).unwrap();
+    let n = bytes.len();
+    std::fs::write(dir.join("cut.txt.zst"), &bytes[..n / 3]).unwrap();
+    for b in &mut bytes[n / 2..n - 4] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(dir.join("bad.txt.zst"), &bytes).unwrap();
+    std::fs::write(dir.join("plain-named.zst"), text.as_bytes()).unwrap();
+    for file in ["bad.txt.zst", "cut.txt.zst", "plain-named.zst"] {
         let bag = read_text(&format!("{}/{file}", dir.display())).unwrap();
         let err = bag.count().compute().unwrap_err().to_string();
         assert!(err.contains(file), "{err}");
