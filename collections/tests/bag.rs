@@ -567,6 +567,91 @@ fn seed_pipeline_matches_a_plain_loop() {
     assert_eq!(got, want);
 }
 
+/// What went wrong in a failed task, without the task's key (which names the chain).
+fn cause(e: &dusk_core::ComputeError) -> String {
+    let s = e.to_string();
+    match s.split_once(" failed: ") {
+        Some((_, cause)) => cause.to_string(),
+        None => s,
+    }
+}
+
+/// `parse_json().pluck(field)` parses only the field; the same chain with a step between the
+/// two parses whole items. Both must give the same items and the same errors.
+#[test]
+fn pluck_after_parse_json_matches_the_unfused_chain() {
+    let dir = temp_dir("pluck");
+    let good = [
+        r#"{"name": "Alice", "age": 3}"#,
+        r#"  {"age": [1, {"name": 2}], "name": {"first": "B", "n": [1.5, -2e3, null]}}  "#,
+        r#"{"name": 1, "name": 2}"#,
+        r#"{"na\u006de": "escaped key", "x": "\u00e9"}"#,
+        r#"{"name": 12345678901234567890123, "f": 0.1, "g": 1E-7}"#,
+        r#"{"name": "tab\tand \"quotes\""}"#,
+    ];
+    let bad = [
+        r#"{"age": 3}"#,
+        r#"["name"]"#,
+        "5",
+        r#"{"name": "x"} trailing"#,
+        r#"{"name": "x", "o": "\ud800"}"#,
+        r#"{"name": "x", "big": 1e400}"#,
+        "{",
+    ];
+    let unfused = |lines: Bag<dusk_collections::bag::Line>| {
+        lines
+            .parse_json()
+            .map(|v: &serde_json::Value| v.clone())
+            .pluck("name")
+    };
+    let good_text = good.join("\n") + "\n";
+    std::fs::write(dir.join("good.json"), &good_text).unwrap();
+    let lines = ReadText::paths([dir.join("good.json")])
+        .block_size(40)
+        .lines_with_origin()
+        .unwrap();
+    let want = unfused(lines.clone()).compute().unwrap();
+    assert_eq!(want.len(), good.len());
+    assert_eq!(lines.parse_json().pluck("name").compute().unwrap(), want);
+    let strings = read_text(&format!("{}/good.json", dir.display())).unwrap();
+    let strings_want = strings
+        .parse_json()
+        .map(|v: &serde_json::Value| v.clone())
+        .pluck("name");
+    assert_eq!(
+        strings.parse_json().pluck("name").compute().unwrap(),
+        strings_want.compute().unwrap()
+    );
+    for (i, b) in bad.iter().enumerate() {
+        let file = dir.join(format!("bad-{i}.json"));
+        std::fs::write(&file, format!("{good_text}{b}\n{}\n", good[0])).unwrap();
+        let lines = ReadText::paths([&file]).lines_with_origin().unwrap();
+        let fused = lines.parse_json().pluck("name").compute().unwrap_err();
+        let want = unfused(lines).compute().unwrap_err();
+        assert_eq!(cause(&fused), cause(&want), "{b}");
+        let json_error = cause(&fused).contains("invalid JSON");
+        assert_eq!(json_error, i >= 3, "{fused}");
+        if json_error {
+            assert!(
+                cause(&fused).contains(&format!("bad-{i}.json:7")),
+                "{fused}"
+            );
+        }
+        let strings = read_text(&file.display().to_string()).unwrap();
+        let fused = strings.parse_json().pluck("name").count().compute();
+        let want = strings
+            .parse_json()
+            .map(|v: &serde_json::Value| v.clone())
+            .pluck("name")
+            .count()
+            .compute();
+        let (fused, want) = (fused.unwrap_err(), want.unwrap_err());
+        assert_eq!(cause(&fused), cause(&want), "{b}");
+        assert!(cause(&fused).contains("partition 0"), "{fused}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[derive(Clone, serde::Serialize)]
 struct Record {
     user: String,

@@ -12,7 +12,7 @@ use dusk_core::{BoxError, ComputeError, Data, Graph, Key, Tokenizer};
 use serde_json::Value;
 
 use super::error::{preview, BagError};
-use super::stream::{Elem, Emit, Stream};
+use super::stream::{Custom, Elem, Emit, Stream};
 use super::text::Line;
 use super::Bag;
 
@@ -39,20 +39,37 @@ impl Bag<Value> {
     /// assert!(err.contains("field `age` is missing"), "{err}");
     /// ```
     pub fn pluck(&self, field: &str) -> Bag<Value> {
+        let token = token(self.stream.token(), "pluck", field);
+        if let Some(fused) = self.stream.pluck_json(field, &token) {
+            // Right after `parse_json`: parse only the field (same items, same errors).
+            return self.derive(fused);
+        }
         let name = field.to_string();
         self.pipe_token(
             "pluck",
-            token(self.stream.token(), "pluck", field),
-            move |part, e: Elem<'_, Value>, emit: &mut Emit<'_, Value>| match e.get().get(&name) {
-                Some(v) => emit(Elem::Borrowed(v)),
-                None => Err(BagError::MissingField {
-                    field: name.clone(),
-                    item: preview(e.get()),
-                    partition: part,
-                }
-                .into()),
+            token,
+            move |part, e: Elem<'_, Value>, emit: &mut Emit<'_, Value>| {
+                pluck_one(part, &name, e.get(), emit)
             },
         )
+    }
+}
+
+/// Emits `field` of `value`, or fails naming the field and the item.
+fn pluck_one(
+    part: usize,
+    field: &str,
+    value: &Value,
+    emit: &mut Emit<'_, Value>,
+) -> Result<(), BoxError> {
+    match value.get(field) {
+        Some(v) => emit(Elem::Borrowed(v)),
+        None => Err(BagError::MissingField {
+            field: field.to_string(),
+            item: preview(value),
+            partition: part,
+        }
+        .into()),
     }
 }
 
@@ -72,19 +89,70 @@ impl Bag<Line> {
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn parse_json(&self) -> Bag<Value> {
-        self.pipe_token(
-            "parse-json",
-            token(self.stream.token(), "parse-json", ""),
-            |_, e: Elem<'_, Line>, emit: &mut Emit<'_, Value>| {
-                let line = e.get();
-                let value = serde_json::from_str(&line.text).map_err(|source| BagError::Json {
-                    path: line.path.to_path_buf(),
-                    line: line.number,
-                    source,
-                })?;
-                emit(Elem::Owned(value))
-            },
-        )
+        self.derive(Arc::new(ParseLines {
+            token: token(self.stream.token(), "parse-json", ""),
+            parent: self.stream.clone(),
+        }))
+    }
+}
+
+/// Parses lines, naming the file and line of a malformed one.
+struct ParseLines {
+    token: String,
+    parent: Arc<dyn Stream<Line>>,
+}
+
+fn parse_line(line: &Line) -> Result<Value, BagError> {
+    serde_json::from_str(&line.text).map_err(|source| BagError::Json {
+        path: line.path.to_path_buf(),
+        line: line.number,
+        source,
+    })
+}
+
+impl Stream<Value> for ParseLines {
+    fn label(&self) -> &str {
+        "parse-json"
+    }
+    fn token(&self) -> &str {
+        &self.token
+    }
+    fn npartitions(&self) -> usize {
+        self.parent.npartitions()
+    }
+    fn lower(&self, graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        self.parent.lower(graph)
+    }
+    fn run(
+        &self,
+        part: usize,
+        inputs: &[Data],
+        emit: &mut Emit<'_, Value>,
+    ) -> Result<(), BoxError> {
+        self.parent.run(part, inputs, &mut |e: Elem<'_, Line>| {
+            emit(Elem::Owned(parse_line(e.get())?))
+        })
+    }
+    fn pluck_json(&self, field: &str, token: &str) -> Option<Arc<dyn Stream<Value>>> {
+        let (parent, deps) = (self.parent.clone(), self.parent.clone());
+        let field = field.to_string();
+        Some(Arc::new(Custom {
+            label: "pluck".to_string(),
+            token: token.to_string(),
+            npartitions: self.parent.npartitions(),
+            deps: Box::new(move |g: &mut Graph| deps.lower(g)),
+            run: Box::new(
+                move |part: usize, inputs: &[Data], emit: &mut Emit<'_, Value>| {
+                    parent.run(part, inputs, &mut |e: Elem<'_, Line>| {
+                        let line = e.get();
+                        match parse_field(&line.text, &field) {
+                            Some(v) => emit(Elem::Owned(v)),
+                            None => pluck_one(part, &field, &parse_line(line)?, emit),
+                        }
+                    })
+                },
+            ),
+        }))
     }
 }
 
@@ -138,13 +206,173 @@ impl Stream<Value> for ParseStrings {
     ) -> Result<(), BoxError> {
         let mut index = 0usize;
         self.parent.run(part, inputs, &mut |e: Elem<'_, String>| {
-            let value = serde_json::from_str(e.get()).map_err(|source| BagError::JsonItem {
-                partition: part,
-                index,
-                source,
-            })?;
+            let value = parse_item(e.get(), part, index)?;
             index += 1;
             emit(Elem::Owned(value))
         })
+    }
+    fn pluck_json(&self, field: &str, token: &str) -> Option<Arc<dyn Stream<Value>>> {
+        let (parent, deps) = (self.parent.clone(), self.parent.clone());
+        let field = field.to_string();
+        Some(Arc::new(Custom {
+            label: "pluck".to_string(),
+            token: token.to_string(),
+            npartitions: self.parent.npartitions(),
+            deps: Box::new(move |g: &mut Graph| deps.lower(g)),
+            run: Box::new(
+                move |part: usize, inputs: &[Data], emit: &mut Emit<'_, Value>| {
+                    let mut index = 0usize;
+                    parent.run(part, inputs, &mut |e: Elem<'_, String>| {
+                        let text = e.get();
+                        let r = match parse_field(text, &field) {
+                            Some(v) => emit(Elem::Owned(v)),
+                            None => pluck_one(part, &field, &parse_item(text, part, index)?, emit),
+                        };
+                        index += 1;
+                        r
+                    })
+                },
+            ),
+        }))
+    }
+}
+
+fn parse_item(text: &str, partition: usize, index: usize) -> Result<Value, BagError> {
+    serde_json::from_str(text).map_err(|source| BagError::JsonItem {
+        partition,
+        index,
+        source,
+    })
+}
+
+/// The value of `field` of the JSON object `text`, parsing only that field (the rest is
+/// checked for syntax and skipped without building values), or `None` when the fast path
+/// cannot vouch for the answer: `text` is malformed, not an object, has no such field, or has
+/// something the skipping parser accepts but a full parse into [`Value`] rejects (`\u`
+/// escapes, which may be lone surrogates; exponents, which may overflow; nesting deep enough
+/// to reach the recursion limit). The caller then parses the whole item, so results and
+/// errors are exactly those of `parse_json` followed by `pluck`. Duplicate keys keep the last
+/// value, as in a [`Value`] object.
+fn parse_field(text: &str, field: &str) -> Option<Value> {
+    use serde::Deserializer as _;
+    let mut open = 0usize;
+    let mut prev = 0u8;
+    for &b in text.as_bytes() {
+        match b {
+            b'{' | b'[' => open += 1,
+            b'u' if prev == b'\\' => return None,
+            b'e' | b'E' if prev.is_ascii_digit() => return None,
+            _ => {}
+        }
+        prev = b;
+    }
+    if open >= 64 {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = de.deserialize_map(FieldOf(field)).ok()?;
+    de.end().ok()?;
+    found
+}
+
+/// Visits an object, keeping the value of one field.
+struct FieldOf<'f>(&'f str);
+
+impl<'de> serde::de::Visitor<'de> for FieldOf<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(is_field) = map.next_key_seed(KeyIs(self.0))? {
+            if is_field {
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Reads an object key, saying whether it is the wanted one (without allocating).
+struct KeyIs<'f>(&'f str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The full parse followed by the field lookup: what `parse_field` must agree with.
+    fn oracle(text: &str, field: &str) -> Option<Value> {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get(field).cloned())
+    }
+
+    #[test]
+    fn parse_field_agrees_with_a_full_parse_or_declines() {
+        let deep = format!(
+            "{{\"name\": 1, \"x\": {}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let cases = [
+            r#"{"name": "Alice", "age": 3}"#,
+            r#"  {"age": [1, {"name": 2}], "name": {"first": "B", "n": [1.5, -2, null]}}  "#,
+            r#"{"name": 1, "name": 2}"#,
+            r#"{"na\u006de": "escaped key"}"#,
+            r#"{"name": "x", "other": "\ud800"}"#,
+            r#"{"name": "x", "big": 1e400}"#,
+            r#"{"name": 12345678901234567890123, "f": 0.1}"#,
+            r#"{"name": "x"} trailing"#,
+            r#"{"name": "x",}"#,
+            r#"{"name": "tab\tand \"quotes\""}"#,
+            r#"{"age": 3}"#,
+            r#"["name"]"#,
+            r#""name""#,
+            "5",
+            "",
+            "{",
+            deep.as_str(),
+        ];
+        for text in cases {
+            let fast = parse_field(text, "name");
+            if fast.is_some() {
+                assert_eq!(fast, oracle(text, "name"), "{text}");
+            }
+        }
+        // The common case takes the fast path.
+        assert_eq!(
+            parse_field(r#"{"id": 7, "name": "Bob", "tags": ["a", "b"]}"#, "name"),
+            Some(Value::from("Bob"))
+        );
+        // A full parse rejects what the skipping parser would accept: declined.
+        assert!(serde_json::from_str::<Value>(r#"{"name": "x", "o": "\ud800"}"#).is_err());
+        assert_eq!(parse_field(r#"{"name": "x", "o": "\ud800"}"#, "name"), None);
+        assert!(serde_json::from_str::<Value>(&deep).is_err());
+        assert_eq!(parse_field(&deep, "name"), None);
     }
 }
