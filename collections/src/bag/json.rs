@@ -27,7 +27,9 @@ fn token(parent: &str, op: &str, arg: &str) -> String {
 impl Bag<Value> {
     /// The value of `field` of every item (Dask's `pluck`); an item without it (or that is not
     /// an object) fails the computation with an error naming the field and the item. To take a
-    /// field of a struct, use [`Bag::map`].
+    /// field of a struct, use [`Bag::map`]. Right after `parse_json`, only the field's value
+    /// is built; the rest of each item is still parsed and checked, so the items and errors
+    /// are the same.
     ///
     /// ```
     /// use dusk_collections::bag::from_sequence;
@@ -245,30 +247,15 @@ fn parse_item(text: &str, partition: usize, index: usize) -> Result<Value, BagEr
     })
 }
 
-/// The value of `field` of the JSON object `text`, parsing only that field (the rest is
-/// checked for syntax and skipped without building values), or `None` when the fast path
-/// cannot vouch for the answer: `text` is malformed, not an object, has no such field, or has
-/// something the skipping parser accepts but a full parse into [`Value`] rejects (`\u`
-/// escapes, which may be lone surrogates; exponents, which may overflow; nesting deep enough
-/// to reach the recursion limit). The caller then parses the whole item, so results and
-/// errors are exactly those of `parse_json` followed by `pluck`. Duplicate keys keep the last
-/// value, as in a [`Value`] object.
+/// The value of `field` of the JSON object `text`, or `None` when `text` is malformed, not an
+/// object, or has no such field (the caller then parses the whole item to report it). The
+/// other fields go through the same parser as a full parse into [`Value`] (strings decoded,
+/// numbers converted, nesting counted against the recursion limit), only nothing is built
+/// from them, so an item is accepted exactly when the full parse accepts it, and the field's
+/// value is the one that parse would give. Duplicate keys keep the last value, as in a
+/// [`Value`] object.
 fn parse_field(text: &str, field: &str) -> Option<Value> {
     use serde::Deserializer as _;
-    let mut open = 0usize;
-    let mut prev = 0u8;
-    for &b in text.as_bytes() {
-        match b {
-            b'{' | b'[' => open += 1,
-            b'u' if prev == b'\\' => return None,
-            b'e' | b'E' if prev.is_ascii_digit() => return None,
-            _ => {}
-        }
-        prev = b;
-    }
-    if open >= 64 {
-        return None;
-    }
     let mut de = serde_json::Deserializer::from_str(text);
     let found = de.deserialize_map(FieldOf(field)).ok()?;
     de.end().ok()?;
@@ -291,10 +278,63 @@ impl<'de> serde::de::Visitor<'de> for FieldOf<'_> {
             if is_field {
                 found = Some(map.next_value::<Value>()?);
             } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
         Ok(found)
+    }
+}
+
+/// A JSON value parsed like a [`Value`] (through `deserialize_any`, unlike
+/// [`IgnoredAny`](serde::de::IgnoredAny), which a JSON deserializer may skip more leniently)
+/// and dropped as it is read.
+struct Skip;
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
+        d.deserialize_any(Skip)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_key::<Skip>()?.is_some() {
+            map.next_value::<Skip>()?;
+        }
+        Ok(Skip)
     }
 }
 
@@ -333,12 +373,18 @@ mod tests {
     }
 
     #[test]
-    fn parse_field_agrees_with_a_full_parse_or_declines() {
+    fn parse_field_agrees_with_a_full_parse() {
         let deep = format!(
             "{{\"name\": 1, \"x\": {}{}}}",
             "[".repeat(200),
             "]".repeat(200)
         );
+        let shallow = format!(
+            "{{\"x\": {}{}, \"name\": 1}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(serde_json::from_str::<Value>(&shallow).is_ok());
         let cases = [
             r#"{"name": "Alice", "age": 3}"#,
             r#"  {"age": [1, {"name": 2}], "name": {"first": "B", "n": [1.5, -2, null]}}  "#,
@@ -357,22 +403,26 @@ mod tests {
             "",
             "{",
             deep.as_str(),
+            shallow.as_str(),
+            r#"{"x": {"\ud800": 1}, "name": 2}"#,
+            r#"{"x": {"": null, "y": [true, false, -0.0, 1E-7, -2e3]}, "name": [{}]}"#,
+            r#"{"name": "x", "o": [1, 2,]}"#,
+            r#"{"name": "x", "o": "\u00e9\n"}"#,
         ];
         for text in cases {
-            let fast = parse_field(text, "name");
-            if fast.is_some() {
-                assert_eq!(fast, oracle(text, "name"), "{text}");
-            }
+            assert_eq!(parse_field(text, "name"), oracle(text, "name"), "{text}");
         }
-        // The common case takes the fast path.
+        // What a full parse rejects is rejected.
+        for text in [
+            r#"{"name": "x", "o": "\ud800"}"#,
+            r#"{"name": "x", "o": 1e400}"#,
+            &deep,
+        ] {
+            assert!(serde_json::from_str::<Value>(text).is_err(), "{text}");
+        }
         assert_eq!(
             parse_field(r#"{"id": 7, "name": "Bob", "tags": ["a", "b"]}"#, "name"),
             Some(Value::from("Bob"))
         );
-        // A full parse rejects what the skipping parser would accept: declined.
-        assert!(serde_json::from_str::<Value>(r#"{"name": "x", "o": "\ud800"}"#).is_err());
-        assert_eq!(parse_field(r#"{"name": "x", "o": "\ud800"}"#, "name"), None);
-        assert!(serde_json::from_str::<Value>(&deep).is_err());
-        assert_eq!(parse_field(&deep, "name"), None);
     }
 }
