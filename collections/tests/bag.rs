@@ -515,6 +515,38 @@ fn corrupt_zstd_is_an_error_naming_the_file() {
 }
 
 #[test]
+fn unsupported_compression_is_an_error_naming_the_file() {
+    let dir = temp_dir("codec");
+    std::fs::write(dir.join("a.txt"), "fine\n").unwrap();
+    std::fs::write(dir.join("b.txt.BZ2"), "BZh9").unwrap();
+    let err = read_text(&format!("{}/*", dir.display()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("b.txt.BZ2") && err.contains("`.BZ2` files are not supported"),
+        "{err}"
+    );
+    for ext in ["xz", "lzma"] {
+        let err = range(3, 1)
+            .to_textfiles(&format!("{}/out-*.{ext}", dir.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`.{ext}` files are not supported")),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        read_text(&format!("{}/*.txt", dir.display()))
+            .unwrap()
+            .compute()
+            .unwrap(),
+        vec!["fine"]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn glob_matching_nothing_names_the_pattern() {
     let dir = temp_dir("empty");
     let pattern = format!("{}/*.json.gz", dir.display());

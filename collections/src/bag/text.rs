@@ -8,8 +8,8 @@
 //! it) and reads past its end to finish its last line, so every line is read exactly once.
 //! Compression is chosen by extension: `.gz` files are decompressed with flate2, `.zst` and
 //! `.zstd` files with zstd. A compressed stream cannot be split, so a compressed file is always
-//! one partition. Other codecs (bz2, xz) are not supported: their files are read as plain
-//! text.
+//! one partition. Other codecs (`.bz2`, `.xz`, `.lzma`) are not supported: reading or writing
+//! such a file is an error naming it when the bag is built.
 //!
 //! Lines are yielded without their line ending (`\n` or `\r\n`), like
 //! [`BufRead::lines`](std::io::BufRead::lines). A line that is not UTF-8, or a corrupt gzip
@@ -228,6 +228,7 @@ impl ReadText {
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos());
             tok.write(&path).write(&meta.len()).write(&modified);
+            check_codec(&path)?;
             let codec = Codec::of(&path);
             let path: Arc<Path> = Arc::from(path.as_path());
             let size = meta.len();
@@ -269,6 +270,22 @@ enum Codec {
     Plain,
     Gzip,
     Zstd,
+}
+
+/// The extensions of compressed files no codec here reads or writes.
+const UNSUPPORTED: [&str; 3] = ["bz2", "xz", "lzma"];
+
+/// An error if `path` names a compressed file of a codec that is not supported.
+fn check_codec(path: &Path) -> Result<(), BagError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if UNSUPPORTED.iter().any(|u| e.eq_ignore_ascii_case(u)) => {
+            Err(BagError::UnsupportedCompression {
+                path: path.to_path_buf(),
+                extension: e.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 impl Codec {
@@ -505,6 +522,7 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
                 "to_textfiles needs a `*` in the pattern `{pattern}` to number the files"
             )));
         }
+        check_codec(Path::new(pattern))?;
         let n = self.npartitions();
         let width = (n.saturating_sub(1)).to_string().len();
         let paths: Arc<Vec<PathBuf>> = Arc::new(
