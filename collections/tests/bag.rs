@@ -30,6 +30,10 @@ fn gzip(path: &Path, text: &[u8]) {
     enc.finish().unwrap();
 }
 
+fn zstd(path: &Path, text: &[u8]) {
+    std::fs::write(path, zstd::encode_all(text, 3).unwrap()).unwrap();
+}
+
 fn options() -> Vec<ComputeOptions> {
     [Scheduler::Sync, Scheduler::Threads(Some(3))]
         .into_iter()
@@ -361,9 +365,40 @@ fn read_text_reads_gzip_and_sorts_files() {
 }
 
 #[test]
+fn read_text_reads_zstd_including_concatenated_frames() {
+    let dir = temp_dir("zstd");
+    let texts: Vec<String> = (0..3).map(|i| sample_text(60 + i * 30)).collect();
+    zstd(&dir.join("a.txt.zst"), texts[0].as_bytes());
+    // Two frames one after the other, as `cat x.zst y.zst` gives: both are read.
+    let mut two = zstd::encode_all(texts[1].as_bytes(), 1).unwrap();
+    two.extend(zstd::encode_all(texts[2].as_bytes(), 19).unwrap());
+    std::fs::write(dir.join("b.txt.ZSTD"), two).unwrap();
+    let want: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.lines().map(str::to_string))
+        .collect();
+    let pattern = format!("{}/*.txt.*", dir.display());
+    let bag = ReadText::glob(&pattern).block_size(5).lines().unwrap();
+    assert_eq!(bag.npartitions(), 2, "zstd files are not split");
+    for o in options() {
+        assert_eq!(bag.compute_with(&o).unwrap(), want);
+    }
+    let numbers: Vec<u64> = ReadText::glob(&pattern)
+        .lines_with_origin()
+        .unwrap()
+        .map(|l| l.number)
+        .compute()
+        .unwrap();
+    let n0 = texts[0].lines().count() as u64;
+    let want_numbers: Vec<u64> = (1..=n0).chain(1..=(want.len() as u64 - n0)).collect();
+    assert_eq!(numbers, want_numbers);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn to_textfiles_round_trips() {
     let dir = temp_dir("write");
-    for ext in ["txt", "txt.gz"] {
+    for ext in ["txt", "txt.gz", "txt.zst", "txt.zstd"] {
         let b = from_sequence((0..57).map(|i| format!("item {i}")).collect::<Vec<_>>(), 12);
         let pattern = format!("{}/{ext}/out-*.{ext}", dir.display());
         let written = b.to_textfiles(&pattern).unwrap().compute().unwrap();
@@ -394,10 +429,12 @@ fn malformed_json_names_file_and_line() {
     }
     std::fs::write(dir.join("plain.json"), &text).unwrap();
     gzip(&dir.join("zipped.json.gz"), text.as_bytes());
+    zstd(&dir.join("zipped.json.zst"), text.as_bytes());
     for (file, block) in [
         ("plain.json", 64),
         ("plain.json", 0),
         ("zipped.json.gz", 64),
+        ("zipped.json.zst", 64),
     ] {
         let bag = ReadText::paths([dir.join(file)])
             .block_size(block)
@@ -458,6 +495,58 @@ fn corrupt_gzip_is_an_error_naming_the_file() {
 }
 
 #[test]
+fn corrupt_zstd_is_an_error_naming_the_file() {
+    let dir = temp_dir("corrupt-zstd");
+    let text = sample_text(500);
+    let mut bytes = zstd::encode_all(text.as_bytes(), 3).unwrap();
+    let n = bytes.len();
+    std::fs::write(dir.join("cut.txt.zst"), &bytes[..n / 3]).unwrap();
+    for b in &mut bytes[n / 2..n - 4] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(dir.join("bad.txt.zst"), &bytes).unwrap();
+    std::fs::write(dir.join("plain-named.zst"), text.as_bytes()).unwrap();
+    for file in ["bad.txt.zst", "cut.txt.zst", "plain-named.zst"] {
+        let bag = read_text(&format!("{}/{file}", dir.display())).unwrap();
+        let err = bag.count().compute().unwrap_err().to_string();
+        assert!(err.contains(file), "{err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn unsupported_compression_is_an_error_naming_the_file() {
+    let dir = temp_dir("codec");
+    std::fs::write(dir.join("a.txt"), "fine\n").unwrap();
+    std::fs::write(dir.join("b.txt.BZ2"), "BZh9").unwrap();
+    let err = read_text(&format!("{}/*", dir.display()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("b.txt.BZ2") && err.contains("`.BZ2` files are not supported"),
+        "{err}"
+    );
+    for ext in ["xz", "lzma"] {
+        let err = range(3, 1)
+            .to_textfiles(&format!("{}/out-*.{ext}", dir.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`.{ext}` files are not supported")),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        read_text(&format!("{}/*.txt", dir.display()))
+            .unwrap()
+            .compute()
+            .unwrap(),
+        vec!["fine"]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn glob_matching_nothing_names_the_pattern() {
     let dir = temp_dir("empty");
     let pattern = format!("{}/*.json.gz", dir.display());
@@ -508,6 +597,91 @@ fn seed_pipeline_matches_a_plain_loop() {
         .map(|(v, n)| (v.as_str().unwrap().to_string(), n))
         .collect();
     assert_eq!(got, want);
+}
+
+/// What went wrong in a failed task, without the task's key (which names the chain).
+fn cause(e: &dusk_core::ComputeError) -> String {
+    let s = e.to_string();
+    match s.split_once(" failed: ") {
+        Some((_, cause)) => cause.to_string(),
+        None => s,
+    }
+}
+
+/// `parse_json().pluck(field)` parses only the field; the same chain with a step between the
+/// two parses whole items. Both must give the same items and the same errors.
+#[test]
+fn pluck_after_parse_json_matches_the_unfused_chain() {
+    let dir = temp_dir("pluck");
+    let good = [
+        r#"{"name": "Alice", "age": 3}"#,
+        r#"  {"age": [1, {"name": 2}], "name": {"first": "B", "n": [1.5, -2e3, null]}}  "#,
+        r#"{"name": 1, "name": 2}"#,
+        r#"{"na\u006de": "escaped key", "x": "\u00e9"}"#,
+        r#"{"name": 12345678901234567890123, "f": 0.1, "g": 1E-7}"#,
+        r#"{"name": "tab\tand \"quotes\""}"#,
+    ];
+    let bad = [
+        r#"{"age": 3}"#,
+        r#"["name"]"#,
+        "5",
+        r#"{"name": "x"} trailing"#,
+        r#"{"name": "x", "o": "\ud800"}"#,
+        r#"{"name": "x", "big": 1e400}"#,
+        "{",
+    ];
+    let unfused = |lines: Bag<dusk_collections::bag::Line>| {
+        lines
+            .parse_json()
+            .map(|v: &serde_json::Value| v.clone())
+            .pluck("name")
+    };
+    let good_text = good.join("\n") + "\n";
+    std::fs::write(dir.join("good.json"), &good_text).unwrap();
+    let lines = ReadText::paths([dir.join("good.json")])
+        .block_size(40)
+        .lines_with_origin()
+        .unwrap();
+    let want = unfused(lines.clone()).compute().unwrap();
+    assert_eq!(want.len(), good.len());
+    assert_eq!(lines.parse_json().pluck("name").compute().unwrap(), want);
+    let strings = read_text(&format!("{}/good.json", dir.display())).unwrap();
+    let strings_want = strings
+        .parse_json()
+        .map(|v: &serde_json::Value| v.clone())
+        .pluck("name");
+    assert_eq!(
+        strings.parse_json().pluck("name").compute().unwrap(),
+        strings_want.compute().unwrap()
+    );
+    for (i, b) in bad.iter().enumerate() {
+        let file = dir.join(format!("bad-{i}.json"));
+        std::fs::write(&file, format!("{good_text}{b}\n{}\n", good[0])).unwrap();
+        let lines = ReadText::paths([&file]).lines_with_origin().unwrap();
+        let fused = lines.parse_json().pluck("name").compute().unwrap_err();
+        let want = unfused(lines).compute().unwrap_err();
+        assert_eq!(cause(&fused), cause(&want), "{b}");
+        let json_error = cause(&fused).contains("invalid JSON");
+        assert_eq!(json_error, i >= 3, "{fused}");
+        if json_error {
+            assert!(
+                cause(&fused).contains(&format!("bad-{i}.json:7")),
+                "{fused}"
+            );
+        }
+        let strings = read_text(&file.display().to_string()).unwrap();
+        let fused = strings.parse_json().pluck("name").count().compute();
+        let want = strings
+            .parse_json()
+            .map(|v: &serde_json::Value| v.clone())
+            .pluck("name")
+            .count()
+            .compute();
+        let (fused, want) = (fused.unwrap_err(), want.unwrap_err());
+        assert_eq!(cause(&fused), cause(&want), "{b}");
+        assert!(cause(&fused).contains("partition 0"), "{fused}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[derive(Clone, serde::Serialize)]

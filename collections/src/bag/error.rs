@@ -105,6 +105,17 @@ pub enum BagError {
         /// Partitions on the right.
         right: usize,
     },
+    /// A file is compressed with a codec that is not supported (by its extension).
+    #[error(
+        "{}: `.{extension}` files are not supported (plain, gzip `.gz` and zstd `.zst`/`.zstd` are)",
+        path.display()
+    )]
+    UnsupportedCompression {
+        /// The file.
+        path: PathBuf,
+        /// Its extension.
+        extension: String,
+    },
     /// An argument is out of its domain.
     #[error("{0}")]
     InvalidArgument(String),

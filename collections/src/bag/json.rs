@@ -12,7 +12,7 @@ use dusk_core::{BoxError, ComputeError, Data, Graph, Key, Tokenizer};
 use serde_json::Value;
 
 use super::error::{preview, BagError};
-use super::stream::{Elem, Emit, Stream};
+use super::stream::{Custom, Elem, Emit, Stream};
 use super::text::Line;
 use super::Bag;
 
@@ -27,7 +27,9 @@ fn token(parent: &str, op: &str, arg: &str) -> String {
 impl Bag<Value> {
     /// The value of `field` of every item (Dask's `pluck`); an item without it (or that is not
     /// an object) fails the computation with an error naming the field and the item. To take a
-    /// field of a struct, use [`Bag::map`].
+    /// field of a struct, use [`Bag::map`]. Right after `parse_json`, only the field's value
+    /// is built; the rest of each item is still parsed and checked, so the items and errors
+    /// are the same.
     ///
     /// ```
     /// use dusk_collections::bag::from_sequence;
@@ -39,20 +41,37 @@ impl Bag<Value> {
     /// assert!(err.contains("field `age` is missing"), "{err}");
     /// ```
     pub fn pluck(&self, field: &str) -> Bag<Value> {
+        let token = token(self.stream.token(), "pluck", field);
+        if let Some(fused) = self.stream.pluck_json(field, &token) {
+            // Right after `parse_json`: parse only the field (same items, same errors).
+            return self.derive(fused);
+        }
         let name = field.to_string();
         self.pipe_token(
             "pluck",
-            token(self.stream.token(), "pluck", field),
-            move |part, e: Elem<'_, Value>, emit: &mut Emit<'_, Value>| match e.get().get(&name) {
-                Some(v) => emit(Elem::Borrowed(v)),
-                None => Err(BagError::MissingField {
-                    field: name.clone(),
-                    item: preview(e.get()),
-                    partition: part,
-                }
-                .into()),
+            token,
+            move |part, e: Elem<'_, Value>, emit: &mut Emit<'_, Value>| {
+                pluck_one(part, &name, e.get(), emit)
             },
         )
+    }
+}
+
+/// Emits `field` of `value`, or fails naming the field and the item.
+fn pluck_one(
+    part: usize,
+    field: &str,
+    value: &Value,
+    emit: &mut Emit<'_, Value>,
+) -> Result<(), BoxError> {
+    match value.get(field) {
+        Some(v) => emit(Elem::Borrowed(v)),
+        None => Err(BagError::MissingField {
+            field: field.to_string(),
+            item: preview(value),
+            partition: part,
+        }
+        .into()),
     }
 }
 
@@ -72,19 +91,70 @@ impl Bag<Line> {
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn parse_json(&self) -> Bag<Value> {
-        self.pipe_token(
-            "parse-json",
-            token(self.stream.token(), "parse-json", ""),
-            |_, e: Elem<'_, Line>, emit: &mut Emit<'_, Value>| {
-                let line = e.get();
-                let value = serde_json::from_str(&line.text).map_err(|source| BagError::Json {
-                    path: line.path.to_path_buf(),
-                    line: line.number,
-                    source,
-                })?;
-                emit(Elem::Owned(value))
-            },
-        )
+        self.derive(Arc::new(ParseLines {
+            token: token(self.stream.token(), "parse-json", ""),
+            parent: self.stream.clone(),
+        }))
+    }
+}
+
+/// Parses lines, naming the file and line of a malformed one.
+struct ParseLines {
+    token: String,
+    parent: Arc<dyn Stream<Line>>,
+}
+
+fn parse_line(line: &Line) -> Result<Value, BagError> {
+    serde_json::from_str(&line.text).map_err(|source| BagError::Json {
+        path: line.path.to_path_buf(),
+        line: line.number,
+        source,
+    })
+}
+
+impl Stream<Value> for ParseLines {
+    fn label(&self) -> &str {
+        "parse-json"
+    }
+    fn token(&self) -> &str {
+        &self.token
+    }
+    fn npartitions(&self) -> usize {
+        self.parent.npartitions()
+    }
+    fn lower(&self, graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        self.parent.lower(graph)
+    }
+    fn run(
+        &self,
+        part: usize,
+        inputs: &[Data],
+        emit: &mut Emit<'_, Value>,
+    ) -> Result<(), BoxError> {
+        self.parent.run(part, inputs, &mut |e: Elem<'_, Line>| {
+            emit(Elem::Owned(parse_line(e.get())?))
+        })
+    }
+    fn pluck_json(&self, field: &str, token: &str) -> Option<Arc<dyn Stream<Value>>> {
+        let (parent, deps) = (self.parent.clone(), self.parent.clone());
+        let field = field.to_string();
+        Some(Arc::new(Custom {
+            label: "pluck".to_string(),
+            token: token.to_string(),
+            npartitions: self.parent.npartitions(),
+            deps: Box::new(move |g: &mut Graph| deps.lower(g)),
+            run: Box::new(
+                move |part: usize, inputs: &[Data], emit: &mut Emit<'_, Value>| {
+                    parent.run(part, inputs, &mut |e: Elem<'_, Line>| {
+                        let line = e.get();
+                        match parse_field(&line.text, &field) {
+                            Some(v) => emit(Elem::Owned(v)),
+                            None => pluck_one(part, &field, &parse_line(line)?, emit),
+                        }
+                    })
+                },
+            ),
+        }))
     }
 }
 
@@ -138,13 +208,221 @@ impl Stream<Value> for ParseStrings {
     ) -> Result<(), BoxError> {
         let mut index = 0usize;
         self.parent.run(part, inputs, &mut |e: Elem<'_, String>| {
-            let value = serde_json::from_str(e.get()).map_err(|source| BagError::JsonItem {
-                partition: part,
-                index,
-                source,
-            })?;
+            let value = parse_item(e.get(), part, index)?;
             index += 1;
             emit(Elem::Owned(value))
         })
+    }
+    fn pluck_json(&self, field: &str, token: &str) -> Option<Arc<dyn Stream<Value>>> {
+        let (parent, deps) = (self.parent.clone(), self.parent.clone());
+        let field = field.to_string();
+        Some(Arc::new(Custom {
+            label: "pluck".to_string(),
+            token: token.to_string(),
+            npartitions: self.parent.npartitions(),
+            deps: Box::new(move |g: &mut Graph| deps.lower(g)),
+            run: Box::new(
+                move |part: usize, inputs: &[Data], emit: &mut Emit<'_, Value>| {
+                    let mut index = 0usize;
+                    parent.run(part, inputs, &mut |e: Elem<'_, String>| {
+                        let text = e.get();
+                        let r = match parse_field(text, &field) {
+                            Some(v) => emit(Elem::Owned(v)),
+                            None => pluck_one(part, &field, &parse_item(text, part, index)?, emit),
+                        };
+                        index += 1;
+                        r
+                    })
+                },
+            ),
+        }))
+    }
+}
+
+fn parse_item(text: &str, partition: usize, index: usize) -> Result<Value, BagError> {
+    serde_json::from_str(text).map_err(|source| BagError::JsonItem {
+        partition,
+        index,
+        source,
+    })
+}
+
+/// The value of `field` of the JSON object `text`, or `None` when `text` is malformed, not an
+/// object, or has no such field (the caller then parses the whole item to report it). The
+/// other fields go through the same parser as a full parse into [`Value`] (strings decoded,
+/// numbers converted, nesting counted against the recursion limit), only nothing is built
+/// from them, so an item is accepted exactly when the full parse accepts it, and the field's
+/// value is the one that parse would give. Duplicate keys keep the last value, as in a
+/// [`Value`] object.
+fn parse_field(text: &str, field: &str) -> Option<Value> {
+    use serde::Deserializer as _;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = de.deserialize_map(FieldOf(field)).ok()?;
+    de.end().ok()?;
+    found
+}
+
+/// Visits an object, keeping the value of one field.
+struct FieldOf<'f>(&'f str);
+
+impl<'de> serde::de::Visitor<'de> for FieldOf<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(is_field) = map.next_key_seed(KeyIs(self.0))? {
+            if is_field {
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A JSON value parsed like a [`Value`] (through `deserialize_any`, unlike
+/// [`IgnoredAny`](serde::de::IgnoredAny), which a JSON deserializer may skip more leniently)
+/// and dropped as it is read.
+struct Skip;
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
+        d.deserialize_any(Skip)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_key::<Skip>()?.is_some() {
+            map.next_value::<Skip>()?;
+        }
+        Ok(Skip)
+    }
+}
+
+/// Reads an object key, saying whether it is the wanted one (without allocating).
+struct KeyIs<'f>(&'f str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The full parse followed by the field lookup: what `parse_field` must agree with.
+    fn oracle(text: &str, field: &str) -> Option<Value> {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get(field).cloned())
+    }
+
+    #[test]
+    fn parse_field_agrees_with_a_full_parse() {
+        let deep = format!(
+            "{{\"name\": 1, \"x\": {}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let shallow = format!(
+            "{{\"x\": {}{}, \"name\": 1}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(serde_json::from_str::<Value>(&shallow).is_ok());
+        let cases = [
+            r#"{"name": "Alice", "age": 3}"#,
+            r#"  {"age": [1, {"name": 2}], "name": {"first": "B", "n": [1.5, -2, null]}}  "#,
+            r#"{"name": 1, "name": 2}"#,
+            r#"{"na\u006de": "escaped key"}"#,
+            r#"{"name": "x", "other": "\ud800"}"#,
+            r#"{"name": "x", "big": 1e400}"#,
+            r#"{"name": 12345678901234567890123, "f": 0.1}"#,
+            r#"{"name": "x"} trailing"#,
+            r#"{"name": "x",}"#,
+            r#"{"name": "tab\tand \"quotes\""}"#,
+            r#"{"age": 3}"#,
+            r#"["name"]"#,
+            r#""name""#,
+            "5",
+            "",
+            "{",
+            deep.as_str(),
+            shallow.as_str(),
+            r#"{"x": {"\ud800": 1}, "name": 2}"#,
+            r#"{"x": {"": null, "y": [true, false, -0.0, 1E-7, -2e3]}, "name": [{}]}"#,
+            r#"{"name": "x", "o": [1, 2,]}"#,
+            r#"{"name": "x", "o": "\u00e9\n"}"#,
+        ];
+        for text in cases {
+            assert_eq!(parse_field(text, "name"), oracle(text, "name"), "{text}");
+        }
+        // What a full parse rejects is rejected.
+        for text in [
+            r#"{"name": "x", "o": "\ud800"}"#,
+            r#"{"name": "x", "o": 1e400}"#,
+            &deep,
+        ] {
+            assert!(serde_json::from_str::<Value>(text).is_err(), "{text}");
+        }
+        assert_eq!(
+            parse_field(r#"{"id": 7, "name": "Bob", "tags": ["a", "b"]}"#, "name"),
+            Some(Value::from("Bob"))
+        );
     }
 }

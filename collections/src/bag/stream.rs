@@ -65,6 +65,11 @@ pub(crate) trait Stream<T>: Send + Sync + 'static {
     fn lower(&self, graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError>;
     /// Pushes the items of partition `part` into `emit`, given the results of its keys.
     fn run(&self, part: usize, inputs: &[Data], emit: &mut Emit<'_, T>) -> Result<(), BoxError>;
+    /// For a stream that parses JSON: a stream yielding `field` of each parsed item that
+    /// parses only that field, named `token` (see `Bag::pluck`). `None` for other streams.
+    fn pluck_json(&self, _field: &str, _token: &str) -> Option<Arc<dyn Stream<serde_json::Value>>> {
+        None
+    }
 }
 
 /// A counter that makes tokens of closure-built expressions unique within the process.

@@ -6,13 +6,14 @@
 //! default), so one big log file still spreads over all cores. A line belongs to the block in
 //! which it *starts*: a block skips the partial line at its start (the previous block reads
 //! it) and reads past its end to finish its last line, so every line is read exactly once.
-//! Compression is chosen by extension: `.gz` files are decompressed with flate2 (gzip streams
-//! cannot be split, so a `.gz` file is always one partition). Other codecs (bz2, xz, zstd)
-//! are not supported yet.
+//! Compression is chosen by extension: `.gz` files are decompressed with flate2, `.zst` and
+//! `.zstd` files with zstd. A compressed stream cannot be split, so a compressed file is always
+//! one partition. Other codecs (`.bz2`, `.xz`, `.lzma`) are not supported: reading or writing
+//! such a file is an error naming it when the bag is built.
 //!
 //! Lines are yielded without their line ending (`\n` or `\r\n`), like
 //! [`BufRead::lines`](std::io::BufRead::lines). A line that is not UTF-8, or a corrupt gzip
-//! stream, fails the computation with an error naming the file and line. Keys are
+//! or zstd stream, fails the computation with an error naming the file and line. Keys are
 //! deterministic: they hash the paths, sizes and modification times of the files and the
 //! block size, so an edited file gets new keys.
 
@@ -227,13 +228,14 @@ impl ReadText {
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos());
             tok.write(&path).write(&meta.len()).write(&modified);
-            let gzip = is_gzip(&path);
+            check_codec(&path)?;
+            let codec = Codec::of(&path);
             let path: Arc<Path> = Arc::from(path.as_path());
             let size = meta.len();
-            if gzip || self.block_size == 0 || size <= self.block_size {
+            if codec != Codec::Plain || self.block_size == 0 || size <= self.block_size {
                 blocks.push(Block {
                     path,
-                    gzip,
+                    codec,
                     start: 0,
                     end: None,
                 });
@@ -243,7 +245,7 @@ impl ReadText {
                     let end = start.saturating_add(self.block_size).min(size);
                     blocks.push(Block {
                         path: path.clone(),
-                        gzip,
+                        codec,
                         start,
                         end: Some(end),
                     });
@@ -262,16 +264,47 @@ impl ReadText {
     }
 }
 
-fn is_gzip(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+/// How a file is compressed, by its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Codec {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+/// The extensions of compressed files no codec here reads or writes.
+const UNSUPPORTED: [&str; 3] = ["bz2", "xz", "lzma"];
+
+/// An error if `path` names a compressed file of a codec that is not supported.
+fn check_codec(path: &Path) -> Result<(), BagError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if UNSUPPORTED.iter().any(|u| e.eq_ignore_ascii_case(u)) => {
+            Err(BagError::UnsupportedCompression {
+                path: path.to_path_buf(),
+                extension: e.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Codec {
+    fn of(path: &Path) -> Codec {
+        match path.extension() {
+            Some(e) if e.eq_ignore_ascii_case("gz") => Codec::Gzip,
+            Some(e) if e.eq_ignore_ascii_case("zst") || e.eq_ignore_ascii_case("zstd") => {
+                Codec::Zstd
+            }
+            _ => Codec::Plain,
+        }
+    }
 }
 
 /// A byte range of a file; `end: None` reads to the end.
 #[derive(Clone, Debug)]
 struct Block {
     path: Arc<Path>,
-    gzip: bool,
+    codec: Codec,
     start: u64,
     end: Option<u64>,
 }
@@ -371,16 +404,23 @@ fn read_block(
     let mut file = File::open(path).map_err(io)?;
     let mut number = 1u64;
     let mut pos = block.start;
-    let mut reader: Box<dyn BufRead> = if block.gzip {
-        Box::new(BufReader::with_capacity(
+    let mut reader: Box<dyn BufRead> = match block.codec {
+        Codec::Gzip => Box::new(BufReader::with_capacity(
             1 << 18,
             flate2::read::MultiGzDecoder::new(file),
-        ))
-    } else {
-        if block.start > 0 {
-            file.seek(SeekFrom::Start(block.start - 1)).map_err(io)?;
+        )),
+        Codec::Zstd => {
+            // The decoder reads the file through its own buffer; frames written one after the
+            // other (as `cat a.zst b.zst` does) are all read.
+            let decoder = zstd::stream::read::Decoder::new(file).map_err(io)?;
+            Box::new(BufReader::with_capacity(1 << 18, decoder))
         }
-        Box::new(BufReader::with_capacity(1 << 18, file))
+        Codec::Plain => {
+            if block.start > 0 {
+                file.seek(SeekFrom::Start(block.start - 1)).map_err(io)?;
+            }
+            Box::new(BufReader::with_capacity(1 << 18, file))
+        }
     };
     let mut buf = Vec::new();
     if block.start > 0 {
@@ -461,8 +501,8 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
     /// Writes one text file per partition, one item per line (Dask's `to_textfiles`), and
     /// yields the paths written. Every `*` in `pattern` is replaced by the partition number,
     /// zero-padded to the same width for all partitions so the files sort in order; a pattern
-    /// ending in `.gz` writes gzip. Missing directories are created. Nothing is written until
-    /// the returned value is computed.
+    /// ending in `.gz` writes gzip, one ending in `.zst` or `.zstd` writes zstd. Missing
+    /// directories are created. Nothing is written until the returned value is computed.
     ///
     /// ```
     /// use dusk_collections::bag::{range, read_text};
@@ -482,6 +522,7 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
                 "to_textfiles needs a `*` in the pattern `{pattern}` to number the files"
             )));
         }
+        check_codec(Path::new(pattern))?;
         let n = self.npartitions();
         let width = (n.saturating_sub(1)).to_string().len();
         let paths: Arc<Vec<PathBuf>> = Arc::new(
@@ -547,13 +588,21 @@ fn write_partition<T: Display + 'static>(
             writeln!(out, "{}", e.get()).map_err(|source| io(source).into())
         })
     };
-    if is_gzip(path) {
-        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-        write_all(&mut gz)?;
-        gz.finish().map_err(io)?.flush().map_err(io)?;
-    } else {
-        write_all(&mut file)?;
-        file.flush().map_err(io)?;
+    match Codec::of(path) {
+        Codec::Gzip => {
+            let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+            write_all(&mut gz)?;
+            gz.finish().map_err(io)?.flush().map_err(io)?;
+        }
+        Codec::Zstd => {
+            let mut zst = zstd::stream::write::Encoder::new(file, 0).map_err(io)?;
+            write_all(&mut zst)?;
+            zst.finish().map_err(io)?.flush().map_err(io)?;
+        }
+        Codec::Plain => {
+            write_all(&mut file)?;
+            file.flush().map_err(io)?;
+        }
     }
     Ok(())
 }
