@@ -204,6 +204,16 @@ fn required_before(step: &Step, required: &Required) -> Required {
     }
 }
 
+/// What the input of a chain of `steps` must provide so that the chain can provide `required`.
+fn needs_before<'a>(
+    steps: impl DoubleEndedIterator<Item = &'a Step>,
+    required: &Required,
+) -> Required {
+    steps
+        .rev()
+        .fold(required.clone(), |need, step| required_before(step, &need))
+}
+
 /// Adds one task per partition: `task(i)` gives partition `i`'s op and dependencies.
 fn add_partitions<O: Op>(
     graph: &mut Graph,
@@ -331,16 +341,18 @@ impl Frame {
         predicate: Option<Expr>,
         graph: &mut Graph,
     ) -> Result<Vec<Key>, ComputeError> {
-        let pred_token = predicate.as_ref().map(|p| p.to_string());
+        // A file source's partitions are named by what they read: columns and predicate.
+        let source_name = |prefix: &str| {
+            Tokenizer::new(prefix)
+                .write(&self.token)
+                .write(required)
+                .write(&predicate.as_ref().map(|p| p.to_string()))
+                .name(prefix)
+        };
+        let columns = source_columns(&self.schema, required);
         let keys = match &self.node {
             Node::Csv(source) => {
-                let columns = source_columns(&self.schema, required);
-                let name = Tokenizer::new("read-csv")
-                    .write(&self.token)
-                    .write(required)
-                    .write(&pred_token)
-                    .name("read-csv");
-                add_partitions(graph, &name, source.blocks.len(), |i| {
+                add_partitions(graph, &source_name("read-csv"), source.blocks.len(), |i| {
                     let op = ReadCsvOp {
                         source: source.clone(),
                         block: i,
@@ -350,14 +362,11 @@ impl Frame {
                     (op, vec![])
                 })
             }
-            Node::Parquet(source) => {
-                let columns = source_columns(&self.schema, required);
-                let name = Tokenizer::new("read-parquet")
-                    .write(&self.token)
-                    .write(required)
-                    .write(&pred_token)
-                    .name("read-parquet");
-                add_partitions(graph, &name, source.pieces.len(), |i| {
+            Node::Parquet(source) => add_partitions(
+                graph,
+                &source_name("read-parquet"),
+                source.pieces.len(),
+                |i| {
                     let op = ReadParquetOp {
                         source: source.clone(),
                         piece: i,
@@ -365,8 +374,8 @@ impl Frame {
                         predicate: predicate.clone(),
                     };
                     (op, vec![])
-                })
-            }
+                },
+            ),
             Node::Memory(parts) => {
                 let name = self.name("from-polars", required);
                 add_partitions(graph, &name, parts.len(), |i| {
@@ -389,10 +398,7 @@ impl Frame {
                 // The run of per-partition steps down to the next other node becomes one task
                 // per partition; leading filters go into a file source's read.
                 let (steps, base) = step_chain(self);
-                let mut need = required.clone();
-                for step in steps.iter().rev() {
-                    need = required_before(step, &need);
-                }
+                let need = needs_before(steps.iter().copied(), required);
                 let steps: Vec<Step> = steps.into_iter().cloned().collect();
                 let (predicate, pushed) = pushed_predicate(base, &steps);
                 let inputs = base.lower_source(&need, predicate, graph)?;
@@ -488,10 +494,7 @@ impl Frame {
                 label,
                 split_every,
             } => {
-                let mut need = required.clone();
-                for step in steps.iter().rev() {
-                    need = required_before(step, &need);
-                }
+                let need = needs_before(steps.iter(), required);
                 let parts = input.lower(&need, graph)?;
                 let chunk_name = self.name(&format!("{label}-chunk"), required);
                 let level = add_partitions(graph, &chunk_name, parts.len(), |i| {
@@ -702,10 +705,7 @@ impl Frame {
             }
             Node::Map { .. } => {
                 let (steps, base) = step_chain(self);
-                let mut need = required.clone();
-                for step in steps.iter().rev() {
-                    need = required_before(step, &need);
-                }
+                let need = needs_before(steps.iter().copied(), required);
                 let steps: Vec<Step> = steps.into_iter().cloned().collect();
                 let (predicate, pushed) = pushed_predicate(base, &steps);
                 let rest = &steps[pushed..];
@@ -767,10 +767,7 @@ impl Frame {
                     "{pad}{label}: {} on each partition, then on merged results (tree, split_every {split_every})",
                     chain.join(" -> ")
                 );
-                let mut need = required.clone();
-                for step in steps.iter().rev() {
-                    need = required_before(step, &need);
-                }
+                let need = needs_before(steps.iter(), required);
                 input.explain(&need, depth + 1, out);
             }
             Node::Summary {
