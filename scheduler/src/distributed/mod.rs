@@ -102,6 +102,15 @@ pub fn parse_address(address: &str) -> Result<String, DistributedError> {
     Ok(rest.to_string())
 }
 
+/// The single-threaded tokio runtime each scheduler, worker and client thread runs its
+/// connections on.
+pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, DistributedError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DistributedError::Cluster(e.to_string()))
+}
+
 /// Logs a warning to standard error (malformed frames, lost peers). Silence with
 /// `DUSK_LOG=off`.
 pub(crate) fn log_warn(args: std::fmt::Arguments<'_>) {

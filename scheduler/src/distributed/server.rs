@@ -80,13 +80,10 @@ impl SchedulerHandle {
         let thread = std::thread::Builder::new()
             .name("dusk-scheduler".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+                let rt = match super::current_thread_runtime() {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(DistributedError::Cluster(e.to_string())));
+                        let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
