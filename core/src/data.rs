@@ -9,7 +9,9 @@
 //! - [`Data::Value`]: a user value already serialized with serde (postcard), which can cross a
 //!   process boundary as it is;
 //! - [`Data::Local`]: any Rust value behind an `Arc<dyn Any>`; fast, but only for the threads
-//!   of the process that made it.
+//!   of the process that made it — unless it was made with [`Data::local_sendable`], which
+//!   keeps it unserialized in its own process and serializes it only when it must leave
+//!   (the receiver then holds it as a [`Data::Value`], which [`Data::decode`] reads alike).
 //!
 //! Each carries a size estimate in bytes (Dask's `sizeof`) so schedulers can account memory.
 
@@ -140,12 +142,29 @@ impl fmt::Debug for SerializedValue {
     }
 }
 
-/// A Rust value that lives only in this process.
+/// Serializes the value behind a [`LocalValue`] (which knows its concrete type).
+type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, DataError>;
+
+fn encode_as<T: Any + Serialize>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, DataError> {
+    let value = value
+        .downcast_ref::<T>()
+        .ok_or_else(|| DataError::TypeMismatch {
+            expected: std::any::type_name::<T>(),
+            found: "another type".to_string(),
+        })?;
+    postcard::to_stdvec(value).map_err(|e| DataError::Encode {
+        type_name: std::any::type_name::<T>(),
+        message: e.to_string(),
+    })
+}
+
+/// A Rust value that lives in this process, unserialized.
 #[derive(Clone)]
 pub struct LocalValue {
     value: Arc<dyn Any + Send + Sync>,
     type_name: &'static str,
     size: usize,
+    encode: Option<EncodeFn>,
 }
 
 impl LocalValue {
@@ -157,6 +176,36 @@ impl LocalValue {
     /// The Rust type name of the value.
     pub fn type_name(&self) -> &'static str {
         self.type_name
+    }
+
+    /// Whether the value can be serialized for another process ([`Data::local_sendable`]).
+    ///
+    /// ```
+    /// use dusk_core::Data;
+    /// let Data::Local(v) = Data::local_sendable(1u8, 1) else { unreachable!() };
+    /// assert!(v.is_sendable());
+    /// ```
+    pub fn is_sendable(&self) -> bool {
+        self.encode.is_some()
+    }
+
+    /// The value serialized for another process, if it was made sendable
+    /// ([`Data::local_sendable`]); `None` for values that must stay in this process.
+    ///
+    /// ```
+    /// use dusk_core::Data;
+    /// let Data::Local(v) = Data::local_sendable(vec![1u8, 2], 2) else { unreachable!() };
+    /// let sent = v.to_serialized().unwrap().unwrap();
+    /// assert_eq!(Data::Value(sent).decode::<Vec<u8>>().unwrap(), vec![1, 2]);
+    /// let Data::Local(w) = Data::local(3u8) else { unreachable!() };
+    /// assert!(w.to_serialized().is_none());
+    /// ```
+    pub fn to_serialized(&self) -> Option<Result<SerializedValue, DataError>> {
+        let encode = self.encode?;
+        Some(
+            encode(self.value.as_ref())
+                .map(|bytes| SerializedValue::from_parts(self.type_name, bytes)),
+        )
     }
 }
 
@@ -204,6 +253,27 @@ impl Data {
             value: Arc::new(value),
             type_name: std::any::type_name::<T>(),
             size,
+            encode: None,
+        })
+    }
+
+    /// Wraps a value that stays unserialized in this process but can be sent to another one
+    /// when a task there needs it (it arrives as a [`Data::Value`]). Readers use
+    /// [`Data::decode`], which accepts both forms.
+    ///
+    /// ```
+    /// use dusk_core::Data;
+    /// let d = Data::local_sendable(vec!["a".to_string()], 25);
+    /// assert_eq!(d.downcast_ref::<Vec<String>>().unwrap().len(), 1);
+    /// assert_eq!(d.decode::<Vec<String>>().unwrap(), vec!["a".to_string()]);
+    /// assert_eq!(d.sizeof(), 25);
+    /// ```
+    pub fn local_sendable<T: Any + Send + Sync + Serialize>(value: T, size: usize) -> Data {
+        Data::Local(LocalValue {
+            value: Arc::new(value),
+            type_name: std::any::type_name::<T>(),
+            size,
+            encode: Some(encode_as::<T>),
         })
     }
 
@@ -213,6 +283,7 @@ impl Data {
             value,
             type_name: std::any::type_name::<T>(),
             size: std::mem::size_of::<T>(),
+            encode: None,
         })
     }
 

@@ -27,6 +27,7 @@ pub mod data;
 pub mod error;
 pub mod fused;
 pub mod graph;
+pub mod ipc;
 pub mod key;
 pub mod op;
 pub mod optimize;

@@ -267,34 +267,61 @@ impl Op for LiteralOp {
     }
 
     fn to_wire(&self) -> Result<WireOp, WireError> {
-        match &self.data {
-            Data::Value(v) => {
-                let payload = postcard::to_stdvec(&(v.type_name(), v.bytes()))
-                    .map_err(|e| WireError::Codec(e.to_string()))?;
-                Ok(WireOp {
-                    kind: LITERAL_KIND.to_string(),
-                    payload,
-                })
+        let codec = |e: crate::error::DataError| WireError::Codec(e.to_string());
+        let literal = match &self.data {
+            Data::Value(v) => WireLiteral::Value {
+                type_name: v.type_name().to_string(),
+                bytes: v.bytes().to_vec(),
+            },
+            Data::Frame(df) => WireLiteral::Frame(crate::ipc::frame_to_ipc(df).map_err(codec)?),
+            Data::Local(v) => match v.to_serialized() {
+                Some(sent) => {
+                    let sent = sent.map_err(codec)?;
+                    WireLiteral::Value {
+                        type_name: sent.type_name().to_string(),
+                        bytes: sent.bytes().to_vec(),
+                    }
+                }
+                None => return Err(WireError::Closure),
+            },
+            other => {
+                return Err(WireError::Codec(format!(
+                    "a literal {} travels through the data channel, not inside a graph",
+                    other.describe()
+                )))
             }
-            Data::Local(_) => Err(WireError::Closure),
-            other => Err(WireError::Codec(format!(
-                "a literal {} travels through the data channel, not inside a graph",
-                other.describe()
-            ))),
-        }
+        };
+        let payload = postcard::to_stdvec(&literal).map_err(|e| WireError::Codec(e.to_string()))?;
+        Ok(WireOp {
+            kind: LITERAL_KIND.to_string(),
+            payload,
+        })
     }
 }
 
+/// A literal's wire form: a serialized value, or a DataFrame as Arrow IPC.
+#[derive(Serialize, Deserialize)]
+enum WireLiteral {
+    Value { type_name: String, bytes: Vec<u8> },
+    Frame(Vec<u8>),
+}
+
 fn decode_literal(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
-    let (type_name, bytes): (String, Vec<u8>) =
-        postcard::from_bytes(payload).map_err(|e| GraphError::Codec {
-            kind: LITERAL_KIND.to_string(),
-            action: "decoded",
-            message: e.to_string(),
-        })?;
-    Ok(Arc::new(LiteralOp::new(Data::Value(
-        crate::data::SerializedValue::from_parts(type_name, bytes),
-    ))))
+    let codec = |message: String| GraphError::Codec {
+        kind: LITERAL_KIND.to_string(),
+        action: "decoded",
+        message,
+    };
+    let literal: WireLiteral = postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
+    let data = match literal {
+        WireLiteral::Value { type_name, bytes } => {
+            Data::Value(crate::data::SerializedValue::from_parts(type_name, bytes))
+        }
+        WireLiteral::Frame(bytes) => {
+            Data::Frame(crate::ipc::frame_from_ipc(&bytes).map_err(|e| codec(e.to_string()))?)
+        }
+    };
+    Ok(Arc::new(LiteralOp::new(data)))
 }
 
 inventory::submit! {
@@ -311,6 +338,22 @@ mod tests {
         let back = op.to_wire().unwrap().decode().unwrap();
         let out = back.run(vec![]).unwrap();
         assert_eq!(out.decode::<Vec<u32>>().unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn frame_and_sendable_literals_round_trip() {
+        use polars::prelude::*;
+        let df = df!("a" => [1i64, 2], "b" => ["x", "y"]).unwrap();
+        let back = LiteralOp::new(Data::Frame(df.clone()))
+            .to_wire()
+            .unwrap()
+            .decode()
+            .unwrap();
+        assert!(back.run(vec![]).unwrap().as_frame().unwrap().equals(&df));
+        let sendable = LiteralOp::new(Data::local_sendable(vec![3u16], 2));
+        let back = sendable.to_wire().unwrap().decode().unwrap();
+        let out = back.run(vec![]).unwrap();
+        assert_eq!(out.decode::<Vec<u16>>().unwrap(), vec![3]);
     }
 
     #[test]
