@@ -227,6 +227,8 @@ pub enum DataKind {
         /// The shape.
         shape: Vec<usize>,
     },
+    /// A DataFrame partition as an Arrow IPC stream.
+    Frame,
     /// The holder does not have it (any more).
     Missing,
     /// The holder has it but it cannot cross the wire; the text says why.
@@ -385,21 +387,25 @@ pub fn data_to_wire(data: &Data) -> (DataKind, bytes::Bytes) {
             let (dtype, shape) = (a.dtype().to_string(), a.shape().to_vec());
             (DataKind::Array { dtype, shape }, array_bytes(a).into())
         }
-        Data::Frame(_) => (
-            DataKind::Unsendable(
-                "DataFrame partitions cannot cross the network yet (Arrow IPC is not built in)"
-                    .to_string(),
+        Data::Frame(df) => match dusk_core::ipc::frame_to_ipc(df) {
+            Ok(bytes) => (DataKind::Frame, bytes.into()),
+            Err(e) => (DataKind::Unsendable(e.to_string()), bytes::Bytes::new()),
+        },
+        Data::Local(v) => match v.to_serialized() {
+            Some(Ok(sent)) => (
+                DataKind::Value(sent.type_name().to_string()),
+                bytes::Bytes::copy_from_slice(sent.bytes()),
             ),
-            bytes::Bytes::new(),
-        ),
-        Data::Local(v) => (
-            DataKind::Unsendable(format!(
-                "a process-local value of type {} cannot cross the network; \
-                 return a serialized value (Data::encode) from ops that run on workers",
-                v.type_name()
-            )),
-            bytes::Bytes::new(),
-        ),
+            Some(Err(e)) => (DataKind::Unsendable(e.to_string()), bytes::Bytes::new()),
+            None => (
+                DataKind::Unsendable(format!(
+                    "a process-local value of type {} cannot cross the network; \
+                     return a serialized value (Data::encode) from ops that run on workers",
+                    v.type_name()
+                )),
+                bytes::Bytes::new(),
+            ),
+        },
         other => (
             DataKind::Unsendable(format!("{} cannot cross the network", other.describe())),
             bytes::Bytes::new(),
@@ -437,6 +443,9 @@ pub fn data_from_wire(kind: &DataKind, bytes: &[u8]) -> Result<Option<Data>, Str
         )))),
         DataKind::Array { dtype, shape } => array_from(dtype, shape, bytes)
             .map(|a| Some(Data::Array(a)))
+            .map_err(|e| e.to_string()),
+        DataKind::Frame => dusk_core::ipc::frame_from_ipc(bytes)
+            .map(|df| Some(Data::Frame(df)))
             .map_err(|e| e.to_string()),
         DataKind::Missing => Ok(None),
         DataKind::Unsendable(why) => Err(why.clone()),
@@ -484,6 +493,31 @@ fn array_from(dtype: &str, shape: &[usize], bytes: &[u8]) -> Result<ArrayBlock, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_travel_as_arrow_ipc() {
+        use polars::prelude::*;
+        let df = df!("k" => [Some(1i32), None], "s" => ["a", "b"]).unwrap();
+        let (kind, bytes) = data_to_wire(&Data::Frame(df.clone()));
+        assert_eq!(kind, DataKind::Frame);
+        let back = data_from_wire(&kind, &bytes).unwrap().unwrap();
+        assert!(back.as_frame().unwrap().equals_missing(&df));
+        let err = data_from_wire(&DataKind::Frame, b"garbage").unwrap_err();
+        assert!(err.contains("Arrow IPC"), "{err}");
+    }
+
+    #[test]
+    fn sendable_local_values_leave_as_serialized_values() {
+        let (kind, bytes) = data_to_wire(&Data::local_sendable(vec![7u64, 8], 16));
+        assert!(
+            matches!(&kind, DataKind::Value(t) if t.contains("Vec<u64>")),
+            "{kind:?}"
+        );
+        let back = data_from_wire(&kind, &bytes).unwrap().unwrap();
+        assert_eq!(back.decode::<Vec<u64>>().unwrap(), vec![7, 8]);
+        let (kind, _) = data_to_wire(&Data::local(1u8));
+        assert!(matches!(kind, DataKind::Unsendable(_)));
+    }
 
     #[test]
     fn arrays_round_trip_as_raw_buffers() {

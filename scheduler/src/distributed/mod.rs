@@ -17,11 +17,16 @@
 //! ops registered with [`dusk_core::register_op!`] run on any worker built with them; closures
 //! are refused at submit time with an error naming the task.
 //!
-//! Not there yet: DataFrame partitions do not cross the network (Arrow IPC is not compiled in;
-//! a task needing a remote partition fails saying so), serialized values and array blocks do;
-//! a worker's memory limit is reported, not enforced (no spilling, no pausing); a worker whose
-//! scheduler goes away stops rather than reconnecting; inputs a worker fetches are used and
-//! dropped, not kept as replicas.
+//! Results cross the network in the form of their kind: DataFrame partitions as Arrow IPC
+//! streams, array blocks as raw little-endian buffers, serialized values as they are, and
+//! process-local values made with [`dusk_core::Data::local_sendable`] serialized on the way out.
+//! A plain process-local value cannot leave its worker; a task needing one elsewhere fails
+//! saying so.
+//!
+//! Not there yet: a worker's memory limit is reported, not enforced (no spilling, no
+//! pausing); a worker whose scheduler goes away stops rather than reconnecting; inputs a worker
+//! fetches are used and dropped, not kept as replicas; a shuffle's gather fetches whole splits
+//! (every piece) from other workers rather than only its own piece.
 //!
 //! ```
 //! use dusk_core::{Data, Graph, Key, LiteralOp};

@@ -665,9 +665,10 @@ fn run_job(worker: &str, key: Key, op: &WireOp, inputs: Vec<Data>) -> Result<Dat
         .decode()
         .map_err(|e| format!("{worker} cannot run task {key}: {e}"))?;
     match catch_unwind(AssertUnwindSafe(|| op.run(inputs))) {
-        Ok(Ok(Data::Local(v))) => Err(format!(
+        Ok(Ok(Data::Local(v))) if !v.is_sendable() => Err(format!(
             "task {key} returned a process-local value of type {}, which cannot leave the \
-             worker; ops run on a cluster must return serialized data (Data::encode)",
+             worker; ops run on a cluster must return serialized data (Data::encode) or \
+             sendable values (Data::local_sendable)",
             v.type_name()
         )),
         Ok(Ok(d)) => Ok(d),
