@@ -1179,3 +1179,107 @@ fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() 
         stats.peak_bytes
     );
 }
+
+/// The graph of `df`, optimized as `compute` does, encoded as a client sends it and decoded
+/// as a worker does, computed, and compared with the collection computed directly.
+fn assert_wire_graph_computes_the_same(name: &str, df: &dusk_collections::dataframe::DataFrame) {
+    use dusk_core::{optimize, Collection, Graph, OptimizeOptions, WireGraph};
+    let mut graph = Graph::new();
+    let keys = df.lower(&mut graph).unwrap();
+    let graph = optimize(&graph, &keys, OptimizeOptions::default());
+    let bytes = postcard::to_stdvec(&graph.to_wire().unwrap()).unwrap();
+    let wire: WireGraph = postcard::from_bytes(&bytes).unwrap();
+    let decoded = Graph::from_wire(&wire).unwrap();
+    let (out, _) = dusk_scheduler::get(&decoded, &keys, &ComputeOptions::default()).unwrap();
+    let shipped = df.finalize(out).unwrap();
+    let direct = df.compute().unwrap();
+    assert!(
+        shipped.equals_missing(&direct),
+        "{name}:\n{shipped}\n{direct}"
+    );
+}
+
+#[test]
+fn every_built_in_op_survives_its_wire_form() {
+    use dusk_collections::dataframe::{JoinHow, Keep};
+    let events = read_csv_with(
+        &sample_glob(),
+        CsvOptions::default().blocksize(Some(40_000)),
+    )
+    .unwrap();
+    let filtered = events.filter(col("value").gt(lit(50.0))).unwrap();
+    let grouped = filtered
+        .group_by(["user_id"])
+        .agg([
+            col("value").mean(),
+            col("value").std(1).alias("sd"),
+            len().alias("n"),
+        ])
+        .unwrap();
+    let left = from_polars(mixed_frame(700), 5);
+    let right = from_polars(mixed_frame(300), 6);
+    let joined = left
+        .join(&right, &["k"], &["k"], JoinHow::Left, "_r")
+        .unwrap();
+    let dir = temp_dir("wire");
+    let written = events
+        .to_parquet(&dir.join("part-*.parquet").to_string_lossy())
+        .unwrap();
+    written.compute().unwrap();
+    let parquet =
+        dusk_collections::dataframe::read_parquet(&dir.join("*.parquet").to_string_lossy())
+            .unwrap();
+    let cases = [
+        (
+            "csv + filter + select",
+            filtered
+                .select([col("user_id"), col("value") * lit(2.0)])
+                .unwrap(),
+        ),
+        ("group_by", grouped),
+        (
+            "whole-frame agg",
+            events
+                .agg([col("value").sum(), col("user_id").n_unique()])
+                .unwrap(),
+        ),
+        (
+            "describe",
+            events.select([col("value")]).unwrap().describe(),
+        ),
+        ("quantile", events.quantile("value", &[0.1, 0.5]).unwrap()),
+        ("nlargest", events.nlargest(7, &["value"]).unwrap()),
+        ("hash join", joined),
+        ("sort", left.sort_values(&["x"], &[true], true).unwrap()),
+        (
+            "drop_duplicates",
+            left.drop_duplicates(Some(&["k"]), Keep::Last).unwrap(),
+        ),
+        ("repartition", left.repartition(2).unwrap()),
+        (
+            "concat",
+            dusk_collections::dataframe::concat(&[left.clone(), right.clone()]).unwrap(),
+        ),
+        (
+            "parquet",
+            parquet.filter(col("value").lt(lit(5.0))).unwrap(),
+        ),
+    ];
+    for (name, df) in &cases {
+        assert_wire_graph_computes_the_same(name, df);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn closures_refuse_the_wire_naming_their_task() {
+    use dusk_core::{optimize, Collection, Graph, OptimizeOptions};
+    let df = from_polars(df!("a" => [1i64, 2]).unwrap(), 2)
+        .map_partitions("my-step", Ok)
+        .unwrap();
+    let mut graph = Graph::new();
+    let keys = df.lower(&mut graph).unwrap();
+    let graph = optimize(&graph, &keys, OptimizeOptions::default());
+    let err = graph.to_wire().unwrap_err().to_string();
+    assert!(err.contains("my-step"), "{err}");
+}

@@ -32,7 +32,7 @@ use super::error::FrameError;
 ///     .null_values(["NA"]);
 /// assert_eq!(opts.blocksize, Some(1 << 20));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CsvOptions {
     /// Bytes per partition for uncompressed files; `None` reads each file as one partition.
     pub blocksize: Option<u64>,
@@ -139,7 +139,7 @@ impl CsvOptions {
 }
 
 /// One partition of a CSV source: a byte range of a file (or a whole gzipped file).
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CsvBlock {
     pub path: PathBuf,
     pub start: u64,
@@ -148,7 +148,7 @@ pub(crate) struct CsvBlock {
 }
 
 /// Everything needed to read the blocks of a CSV source.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CsvSource {
     pub blocks: Vec<CsvBlock>,
     /// The schema of the file's columns (before `usecols` and the path column).

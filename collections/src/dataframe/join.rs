@@ -17,7 +17,8 @@
 
 use std::sync::Arc;
 
-use dusk_core::{BoxError, Data, Op, Tokenizer};
+use dusk_core::op::encode_serde;
+use dusk_core::{BoxError, Data, Op, Tokenizer, WireError, WireOp};
 use polars::prelude::*;
 
 use super::kernels::{concat_frames, Step};
@@ -28,7 +29,7 @@ use super::{DataFrame, FrameError};
 pub const BROADCAST_PARTITIONS: usize = 4;
 
 /// Which rows a join keeps (pandas' and Dask's `how`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum JoinHow {
     /// Rows with a match on both sides.
     Inner,
@@ -153,6 +154,7 @@ pub(crate) fn partitioning(frame: &Frame) -> Option<(Vec<String>, usize)> {
 }
 
 /// Joins partition 0 (left) with the concatenation of the other inputs (right).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct JoinOp {
     pub spec: Arc<JoinSpec>,
 }
@@ -170,6 +172,13 @@ impl Op for JoinOp {
         let right = concat_frames(rights)?;
         Ok(Data::Frame(join_frames(left, right, &self.spec)?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+}
+
+super::kernels::frame_ops! {
+    JoinOp => "dusk.frame.join",
 }
 
 impl DataFrame {

@@ -3,12 +3,20 @@
 //! A kernel receives whole partitions (`Data::Frame`) and returns one. Per-partition steps run
 //! as one Polars lazy query per partition (so Polars' own optimizer sees the whole chain);
 //! aggregation kernels run the chunk, combine and finish expressions of [`super::agg`].
+//!
+//! Every kernel is a serde value registered as an op kind (`dusk.frame.*`), so the graph of a
+//! DataFrame computation can be shipped to the workers of a cluster: Polars expressions travel
+//! in Polars' own serde form (both ends run the same build, which the handshake checks), and
+//! partitions as Arrow IPC. Only `map_partitions` closures cannot travel; a graph holding one
+//! is refused at submit time, naming the task.
 
 use std::fmt;
 use std::sync::Arc;
 
-use dusk_core::{BoxError, Data, Op};
+use dusk_core::op::encode_serde;
+use dusk_core::{BoxError, Data, Op, SerdeOp, WireError, WireOp};
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::csv::CsvSource;
 use super::parquet::ParquetSource;
@@ -18,7 +26,7 @@ use super::write::{self, WriteTarget};
 type CustomFn = dyn Fn(DataFrame) -> PolarsResult<DataFrame> + Send + Sync;
 
 /// One per-partition step.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) enum Step {
     Select(Vec<Expr>),
     WithColumns(Vec<Expr>),
@@ -32,14 +40,49 @@ pub(crate) enum Step {
         subset: Vec<String>,
         keep_last: bool,
     },
+    /// A user closure: runs only in the process that built it.
+    #[serde(skip)]
     Custom {
         name: String,
         f: Arc<CustomFn>,
     },
 }
 
+/// The wire form of ops holding steps: refused, naming no secret, when a step is a closure.
+fn steps_to_wire<T: SerdeOp>(op: &T, steps: &[Step]) -> Result<WireOp, WireError> {
+    if steps.iter().any(|s| matches!(s, Step::Custom { .. })) {
+        return Err(WireError::Closure);
+    }
+    encode_serde(op)
+}
+
+/// Registers the kernels as op kinds and gives each its serde wire form.
+macro_rules! frame_ops {
+    ($($ty:ty => $kind:literal),* $(,)?) => {
+        $(
+            impl dusk_core::SerdeOp for $ty {
+                const KIND: &'static str = $kind;
+            }
+            dusk_core::register_op!($ty);
+        )*
+    };
+}
+pub(crate) use frame_ops;
+
+frame_ops! {
+    ReadCsvOp => "dusk.frame.read-csv",
+    ReadParquetOp => "dusk.frame.read-parquet",
+    WriteOp => "dusk.frame.write",
+    ConcatStepsOp => "dusk.frame.concat-steps",
+    SummarizeOp => "dusk.frame.summarize",
+    MergeSummaryOp => "dusk.frame.merge-summary",
+    StepsOp => "dusk.frame.steps",
+    AggChunkOp => "dusk.frame.aggregate-chunk",
+    AggCombineOp => "dusk.frame.aggregate-combine",
+}
+
 /// A sort order: columns, a direction for each, where nulls go.
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub(crate) struct SortSpec {
     pub by: Vec<String>,
     pub descending: Vec<bool>,
@@ -153,11 +196,55 @@ fn frame(data: &Data) -> Result<DataFrame, BoxError> {
 }
 
 /// Reads one CSV block, keeping `columns` and, when pushed down, the rows `predicate` keeps.
+///
+/// On the wire it carries only its own block, not the whole source's list.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(into = "ReadCsvWire", from = "ReadCsvWire")]
 pub(crate) struct ReadCsvOp {
     pub source: Arc<CsvSource>,
     pub block: usize,
     pub columns: Option<Vec<String>>,
     pub predicate: Option<Expr>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReadCsvWire {
+    source: CsvSource,
+    columns: Option<Vec<String>>,
+    predicate: Option<Expr>,
+}
+
+impl From<ReadCsvOp> for ReadCsvWire {
+    fn from(op: ReadCsvOp) -> Self {
+        let blocks = op
+            .source
+            .blocks
+            .get(op.block)
+            .cloned()
+            .into_iter()
+            .collect();
+        ReadCsvWire {
+            source: CsvSource {
+                blocks,
+                file_schema: op.source.file_schema.clone(),
+                options: op.source.options.clone(),
+                token: op.source.token.clone(),
+            },
+            columns: op.columns,
+            predicate: op.predicate,
+        }
+    }
+}
+
+impl From<ReadCsvWire> for ReadCsvOp {
+    fn from(w: ReadCsvWire) -> Self {
+        ReadCsvOp {
+            source: Arc::new(w.source),
+            block: 0,
+            columns: w.columns,
+            predicate: w.predicate,
+        }
+    }
 }
 
 /// Applies a pushed-down predicate right after a partition is parsed.
@@ -182,14 +269,58 @@ impl Op for ReadCsvOp {
         )?;
         Ok(Data::Frame(keep_rows(df, &self.predicate)?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
 }
 
 /// Reads one Parquet row group, keeping `columns` and the rows `predicate` keeps.
+///
+/// On the wire it carries only its own row group.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(into = "ReadParquetWire", from = "ReadParquetWire")]
 pub(crate) struct ReadParquetOp {
     pub source: Arc<ParquetSource>,
     pub piece: usize,
     pub columns: Option<Vec<String>>,
     pub predicate: Option<Expr>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReadParquetWire {
+    source: ParquetSource,
+    columns: Option<Vec<String>>,
+    predicate: Option<Expr>,
+}
+
+impl From<ReadParquetOp> for ReadParquetWire {
+    fn from(op: ReadParquetOp) -> Self {
+        ReadParquetWire {
+            source: ParquetSource {
+                pieces: op
+                    .source
+                    .pieces
+                    .get(op.piece)
+                    .cloned()
+                    .into_iter()
+                    .collect(),
+                schema: op.source.schema.clone(),
+            },
+            columns: op.columns,
+            predicate: op.predicate,
+        }
+    }
+}
+
+impl From<ReadParquetWire> for ReadParquetOp {
+    fn from(w: ReadParquetWire) -> Self {
+        ReadParquetOp {
+            source: Arc::new(w.source),
+            piece: 0,
+            columns: w.columns,
+            predicate: w.predicate,
+        }
+    }
 }
 
 impl Op for ReadParquetOp {
@@ -201,12 +332,48 @@ impl Op for ReadParquetOp {
         let df = super::parquet::read_piece(&self.source, piece, self.columns.as_deref())?;
         Ok(Data::Frame(keep_rows(df, &self.predicate)?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
 }
 
-/// Writes one partition to its file.
+/// Writes one partition to its file (on the wire: only its own path).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(into = "WriteWire", from = "WriteWire")]
 pub(crate) struct WriteOp {
     pub target: Arc<WriteTarget>,
     pub partition: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WriteWire {
+    target: WriteTarget,
+}
+
+impl From<WriteOp> for WriteWire {
+    fn from(op: WriteOp) -> Self {
+        WriteWire {
+            target: WriteTarget {
+                format: op.target.format,
+                paths: op
+                    .target
+                    .paths
+                    .get(op.partition)
+                    .cloned()
+                    .into_iter()
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<WriteWire> for WriteOp {
+    fn from(w: WriteWire) -> Self {
+        WriteOp {
+            target: Arc::new(w.target),
+            partition: 0,
+        }
+    }
 }
 
 impl Op for WriteOp {
@@ -222,9 +389,13 @@ impl Op for WriteOp {
             path,
         )?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
 }
 
 /// Concatenates partitions, then runs steps on the result (one level of a `Reduce` tree).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct ConcatStepsOp {
     pub steps: Vec<Step>,
     pub name: String,
@@ -241,9 +412,13 @@ impl Op for ConcatStepsOp {
             &self.steps,
         )?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        steps_to_wire(self, &self.steps)
+    }
 }
 
 /// Summarizes numeric columns of one partition (see [`super::summary`]).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct SummarizeOp {
     pub columns: Vec<String>,
 }
@@ -256,10 +431,13 @@ impl Op for SummarizeOp {
         let df = frame(&inputs[0])?;
         Ok(Data::encode(&summary::summarize(&df, &self.columns)?)?)
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
 }
 
 /// What the last summary task produces.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) enum SummaryFinish {
     /// Only merge (an inner level of the tree).
     Merge,
@@ -270,6 +448,7 @@ pub(crate) enum SummaryFinish {
 }
 
 /// Merges summaries; the last level turns them into a frame.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct MergeSummaryOp {
     pub columns: Vec<String>,
     pub finish: SummaryFinish,
@@ -302,9 +481,13 @@ impl Op for MergeSummaryOp {
             }
         })
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
 }
 
 /// Runs per-partition steps.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct StepsOp {
     pub steps: Vec<Step>,
     pub name: String,
@@ -318,9 +501,13 @@ impl Op for StepsOp {
         let df = frame(&inputs[0])?;
         Ok(Data::Frame(apply_steps(df, &self.steps)?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        steps_to_wire(self, &self.steps)
+    }
 }
 
 /// Computes partial aggregates of one partition.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct AggChunkOp {
     pub keys: Vec<String>,
     pub exprs: Vec<Expr>,
@@ -346,9 +533,13 @@ impl Op for AggChunkOp {
             &self.exprs,
         )?))
     }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
 }
 
 /// Merges partial aggregates; the last level also finishes them and sorts by the keys.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct AggCombineOp {
     pub keys: Vec<String>,
     pub exprs: Vec<Expr>,
@@ -378,5 +569,8 @@ impl Op for AggCombineOp {
             lazy = lazy.sort(by, SortMultipleOptions::default().with_nulls_last(true));
         }
         Ok(Data::Frame(lazy.collect()?))
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
     }
 }

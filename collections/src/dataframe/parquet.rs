@@ -13,7 +13,7 @@ use polars::prelude::*;
 use super::FrameError;
 
 /// One partition: a row range of one file (one row group).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ParquetPiece {
     pub path: PathBuf,
     pub offset: usize,
@@ -21,7 +21,7 @@ pub(crate) struct ParquetPiece {
 }
 
 /// The files, their row groups and the shared schema.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ParquetSource {
     pub pieces: Vec<ParquetPiece>,
     pub schema: SchemaRef,

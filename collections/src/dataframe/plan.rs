@@ -106,7 +106,7 @@ pub(crate) enum Split {
 }
 
 /// What a join matches and keeps.
-#[derive(Debug, Hash)]
+#[derive(Debug, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct JoinSpec {
     pub left_on: Vec<String>,
     pub right_on: Vec<String>,

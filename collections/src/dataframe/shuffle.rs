@@ -12,6 +12,10 @@
 //! never sit in memory together, so a shuffle of data larger than memory completes with a few
 //! partitions in memory at a time — Dask's `shuffle="disk"`.
 //!
+//! Split results can leave their worker: the pieces (or, on disk, their paths) are serialized
+//! only when a gather on another worker asks for them, and arrive as a serialized value that
+//! [`take_piece`] reads without decoding the pieces it does not need.
+//!
 //! The hash is computed here, not taken from Polars' internals, so that it is stable and equal
 //! for equal keys of different integer widths (an `Int32` key on one side of a join and an
 //! `Int64` key on the other land in the same partition).
@@ -19,8 +23,10 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use dusk_core::{BoxError, Data, Op};
+use dusk_core::op::encode_serde;
+use dusk_core::{BoxError, Data, Op, WireError, WireOp};
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::kernels::concat_frames;
@@ -79,10 +85,11 @@ pub fn shuffle_method() -> ShuffleMethod {
 type Pieces = Vec<DataFrame>;
 
 /// Pieces written to files, one per output partition.
+#[derive(Clone, Serialize, Deserialize)]
 struct SpilledPieces(Vec<PathBuf>);
 
 /// Where a split spills its pieces: `dir/split-<i>-<j>.arrow`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Spill {
     pub dir: PathBuf,
 }
@@ -100,7 +107,7 @@ impl Spill {
 fn hand_on(pieces: Pieces, spill: &Option<Spill>, split: usize) -> Result<Data, BoxError> {
     let Some(spill) = spill else {
         let size = pieces.iter().map(|p| p.estimated_size()).sum();
-        return Ok(Data::local_with_size(pieces, size));
+        return Ok(Data::local_sendable(pieces, size));
     };
     std::fs::create_dir_all(&spill.dir)
         .map_err(|e| format!("create the shuffle directory {}: {e}", spill.dir.display()))?;
@@ -113,21 +120,32 @@ fn hand_on(pieces: Pieces, spill: &Option<Spill>, split: usize) -> Result<Data, 
         paths.push(path);
     }
     let size = paths.iter().map(|p| p.as_os_str().len()).sum();
-    Ok(Data::local_with_size(SpilledPieces(paths), size))
+    Ok(Data::local_sendable(SpilledPieces(paths), size))
 }
 
 /// Piece `j` of a split's output, reading (and deleting) a spilled file.
+///
+/// A split computed in this process is read in place; one that came from another worker is a
+/// serialized value, of which only piece `j` is decoded.
 fn take_piece(data: &Data, j: usize) -> Result<DataFrame, BoxError> {
+    let missing = || format!("a split has no piece {j}");
     if let Ok(pieces) = data.downcast_ref::<Pieces>() {
-        return Ok(pieces
-            .get(j)
-            .ok_or_else(|| format!("a split has no piece {j}"))?
-            .clone());
+        return Ok(pieces.get(j).ok_or_else(missing)?.clone());
     }
-    let SpilledPieces(paths) = data.downcast_ref::<SpilledPieces>()?;
-    let path = paths
-        .get(j)
-        .ok_or_else(|| format!("a split has no piece {j}"))?;
+    if let Data::Value(v) = data {
+        if v.type_name() == std::any::type_name::<Pieces>() {
+            // A `Vec<DataFrame>` is a sequence of IPC byte strings: borrow them, decode one.
+            let pieces: Vec<&[u8]> = postcard::from_bytes(v.bytes())
+                .map_err(|e| format!("read the pieces of a split: {e}"))?;
+            let bytes = pieces.get(j).ok_or_else(missing)?;
+            return Ok(dusk_core::ipc::frame_from_ipc(bytes)?);
+        }
+    }
+    let paths = match data {
+        Data::Value(_) => data.decode::<SpilledPieces>()?.0,
+        _ => data.downcast_ref::<SpilledPieces>()?.0.clone(),
+    };
+    let path = paths.get(j).ok_or_else(missing)?;
     let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
     let df = IpcReader::new(file).finish()?;
     // Each piece has exactly one reader; the directory goes once it is empty.
@@ -197,6 +215,7 @@ pub(crate) fn split_by(df: &DataFrame, buckets: &[u32], n: usize) -> PolarsResul
 }
 
 /// Splits one partition by a hash of `on` into `n` pieces.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct HashSplitOp {
     pub on: Vec<String>,
     pub n: usize,
@@ -207,6 +226,9 @@ pub(crate) struct HashSplitOp {
 impl Op for HashSplitOp {
     fn name(&self) -> &str {
         "shuffle-split"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
     }
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let df = inputs[0].as_frame()?;
@@ -221,6 +243,7 @@ impl Op for HashSplitOp {
 /// Splits one partition by ranges of `column`: input 0 is the partition, input 1 a frame whose
 /// second column holds the `n - 1` ascending boundaries. Equal values land in the same piece;
 /// nulls go to the last piece (or the first, with `nulls_last` false).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct RangeSplitOp {
     pub column: String,
     pub n: usize,
@@ -233,6 +256,9 @@ pub(crate) struct RangeSplitOp {
 impl Op for RangeSplitOp {
     fn name(&self) -> &str {
         "sort-split"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
     }
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let df = inputs[0].as_frame()?;
@@ -270,6 +296,7 @@ impl Op for RangeSplitOp {
 }
 
 /// Gathers piece `index` of every split into one partition.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct GatherOp {
     pub index: usize,
     pub schema: SchemaRef,
@@ -278,6 +305,9 @@ pub(crate) struct GatherOp {
 impl Op for GatherOp {
     fn name(&self) -> &str {
         "shuffle-gather"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
     }
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let mut frames = Vec::with_capacity(inputs.len());
@@ -296,6 +326,7 @@ impl Op for GatherOp {
 
 /// Rows `[k/m, (k+1)/m)` of a partition (`repartition` to more partitions), or the
 /// concatenation of several partitions (to fewer).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct SliceOp {
     pub piece: usize,
     pub of: usize,
@@ -304,6 +335,9 @@ pub(crate) struct SliceOp {
 impl Op for SliceOp {
     fn name(&self) -> &str {
         "repartition"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
     }
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let frames = inputs
@@ -319,6 +353,13 @@ impl Op for SliceOp {
         let end = rows * (self.piece + 1) / self.of;
         Ok(Data::Frame(df.slice(start as i64, end - start)))
     }
+}
+
+super::kernels::frame_ops! {
+    HashSplitOp => "dusk.frame.hash-split",
+    RangeSplitOp => "dusk.frame.range-split",
+    GatherOp => "dusk.frame.gather",
+    SliceOp => "dusk.frame.slice",
 }
 
 #[cfg(test)]

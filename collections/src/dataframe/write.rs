@@ -14,14 +14,14 @@ use polars::prelude::*;
 use super::FrameError;
 
 /// The file format written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) enum WriteFormat {
     Csv,
     Parquet,
 }
 
 /// Where each partition goes.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct WriteTarget {
     pub format: WriteFormat,
     pub paths: Vec<PathBuf>,
