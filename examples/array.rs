@@ -1,7 +1,7 @@
 //! The seed example of `dask.array`: `x - x.mean(axis=1)` over an array larger than a block.
 //!
 //! ```text
-//! cargo run --release --example array [PATH.npy]
+//! cargo run --release --example array [PATH.npy] [--scheduler tcp://HOST:PORT]
 //! ```
 //!
 //! PATH is a square 2-D `float64` `.npy` file (C order), read block by block. Without it, `x` is
@@ -11,14 +11,17 @@
 //! Output (a contract): six lines, one number each — first
 //! `(x - x.mean(axis=1, keepdims=True)).std()`, then the first five values of
 //! `(x + x.T).sum(axis=0)`. A file that is not square (so `x + x.T` is undefined), not 2-D,
-//! not `float64`, or truncated stops the program with an error naming the file.
+//! not `float64`, or truncated stops the program with an error naming the file. With
+//! `--scheduler`, the work runs on that cluster's workers (generic `dusk worker`s will do);
+//! the output is the same.
 
 use anyhow::{bail, Context};
 use dusk::array::{self, Array, Axes, ChunkSpec};
 use dusk::prelude::*;
 
 fn main() -> anyhow::Result<()> {
-    let x: Array<f64> = match std::env::args_os().nth(1) {
+    let (args, _client) = dusk::take_scheduler_flag(std::env::args_os().skip(1))?;
+    let x: Array<f64> = match args.into_iter().next() {
         Some(path) => {
             let x = array::from_npy::<f64>(&path, ChunkSpec::Auto)
                 .with_context(|| format!("opening {}", path.to_string_lossy()))?;

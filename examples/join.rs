@@ -1,21 +1,23 @@
 //! Joining events with a users table: the mean `value` per `country`.
 //!
 //! ```text
-//! cargo run --release --example join [EVENTS_GLOB] [USERS_CSV]
+//! cargo run --release --example join [EVENTS_GLOB] [USERS_CSV] [--scheduler tcp://HOST:PORT]
 //! ```
 //!
 //! EVENTS_GLOB matches CSV files with `user_id` and `value` columns (default: the bundled
 //! sample, `datasets/sample/events/*.csv`); USERS_CSV has `user_id` and `country` columns
 //! (default: `datasets/sample/users.csv`). Events whose user is not in the table are left out
 //! (an inner join). Output: CSV with the header `country,value`, one row per country sorted by
-//! `country`; `value` is the mean of the non-null values (empty if there are none).
+//! `country`; `value` is the mean of the non-null values (empty if there are none). With
+//! `--scheduler`, the work runs on that cluster's workers; the output is the same.
 
 use dusk::dataframe::JoinHow;
 use dusk::polars::prelude::*;
 use dusk::prelude::*;
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let (args, _client) = dusk::take_scheduler_flag(std::env::args_os().skip(1))?;
+    let mut args = args.into_iter().map(|a| a.to_string_lossy().into_owned());
     let sample = dusk_datasets::sample_dir();
     let events_glob = args
         .next()

@@ -40,7 +40,10 @@
 //! - [`scheduler`]: the schedulers and `compute`;
 //! - [`collections`]: the lazy collections.
 
+mod scheduler_flag;
 pub mod visualize;
+
+pub use scheduler_flag::take_scheduler_flag;
 
 pub use dusk_collections as collections;
 pub use dusk_core as core;
