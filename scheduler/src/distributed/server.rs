@@ -382,6 +382,7 @@ impl Scheduler {
                         let _ = tx.send(
                             Message::GraphRefused {
                                 error: e.to_string(),
+                                keys: wanted,
                             }
                             .into(),
                         );
@@ -389,6 +390,13 @@ impl Scheduler {
                 }
             }
             Message::Release { keys } => self.state.release_keys(conn, &keys, out),
+            Message::Cancel { keys } => {
+                let cancelled = self.state.cancel_keys(conn, &keys, out);
+                log_info(format_args!(
+                    "client {conn} cancelled {} keys",
+                    cancelled.len()
+                ));
+            }
             Message::GetWorkers => {
                 let mut items: Vec<(String, String, Heartbeat)> = self
                     .workers
@@ -429,6 +437,12 @@ impl Scheduler {
     }
 
     fn flush(&mut self, mut out: Outbox) {
+        // Before `compute`: a task cancelled and placed again in one batch must survive.
+        for (w, ids) in out.cancel.drain() {
+            if let Some(conn) = self.workers.get(&w) {
+                let _ = conn.tx.send(Message::CancelCompute { ids }.into());
+            }
+        }
         for (w, ids) in out.compute.drain() {
             let Some(conn) = self.workers.get(&w) else {
                 continue;
@@ -497,6 +511,11 @@ impl Scheduler {
         for (c, items) in out.erred.drain() {
             if let Some(tx) = self.clients.get(&c) {
                 let _ = tx.send(Message::Erred { items }.into());
+            }
+        }
+        for (c, keys) in out.cancelled.drain() {
+            if let Some(tx) = self.clients.get(&c) {
+                let _ = tx.send(Message::Cancelled { keys }.into());
             }
         }
     }
