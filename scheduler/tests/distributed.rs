@@ -958,3 +958,26 @@ fn real_processes_cancel_and_yield_as_completed() {
         assert_eq!(values(&[next.result().unwrap()]), vec![3]);
     });
 }
+
+#[test]
+fn a_key_cancelled_and_submitted_again_at_once_is_computed() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        for i in 0..30u64 {
+            // Cancelled while pending, or once finished: the answer to the cancel, still on
+            // its way, must not cancel the new submission.
+            let first = client.submit(add(i), vec![]).unwrap();
+            if i % 2 == 1 {
+                client.wait(std::slice::from_ref(&first)).unwrap();
+            }
+            first.cancel().unwrap();
+            let second = client.submit(add(i), vec![]).unwrap();
+            assert_eq!(second.key(), first.key());
+            match second.result() {
+                Ok(d) => assert_eq!(values(&[d]), vec![i]),
+                Err(e) => panic!("round {i}: {e}"),
+            }
+        }
+    });
+}

@@ -209,6 +209,19 @@ impl RemoteFuture {
 }
 
 /// Where a [`RemoteFuture`] is (Dask's `future.status`).
+///
+/// ```
+/// use dusk_core::{Data, Graph, Key, LiteralOp};
+/// use dusk_scheduler::distributed::{Client, FutureStatus, LocalCluster};
+///
+/// let cluster = LocalCluster::threads(1, 1).unwrap();
+/// let client = Client::connect(cluster.address()).unwrap();
+/// let mut g = Graph::new();
+/// g.add(Key::new("x"), LiteralOp::new(Data::encode(&1u8).unwrap()), vec![]);
+/// let x = client.submit_graph(&g, &[Key::new("x")]).unwrap().remove(0);
+/// x.result().unwrap();
+/// assert_eq!(x.status().unwrap(), FutureStatus::Finished);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FutureStatus {
@@ -795,6 +808,12 @@ struct Entry {
     watchers: Vec<u64>,
     /// `as_completed` iterators to tell when the key is done.
     done: Vec<std::sync::mpsc::Sender<Completion>>,
+    /// The number of the latest `Cancel` sent for this key (0: none). Until the scheduler
+    /// answers it, what it says about the key is about the cancelled computation.
+    cancel_seq: u64,
+    /// How many `Cancel`s had been sent when the key was last submitted with its tasks: the
+    /// answers to those cannot cancel this submission.
+    submit_seq: u64,
 }
 
 impl Entry {
@@ -804,7 +823,15 @@ impl Entry {
             status: Status::Pending,
             watchers: Vec::new(),
             done: Vec::new(),
+            cancel_seq: 0,
+            submit_seq: 0,
         }
+    }
+
+    /// Whether news of the key from the scheduler is about a computation this client has
+    /// cancelled since (and should be ignored).
+    fn stale(&self, cancels_answered: u64) -> bool {
+        matches!(self.status, Status::Cancelled) || cancels_answered < self.cancel_seq
     }
 
     /// Tells the `as_completed` iterators waiting for `key` that it is done.
@@ -834,6 +861,9 @@ struct Core {
     workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
     pool: Pool,
     lost: Option<String>,
+    /// `Cancel` messages sent, and answered by the scheduler (it answers each, in order).
+    cancels_sent: u64,
+    cancels_answered: u64,
 }
 
 impl Core {
@@ -848,6 +878,8 @@ impl Core {
             workers_replies: Vec::new(),
             pool: Arc::default(),
             lost: None,
+            cancels_sent: 0,
+            cancels_answered: 0,
         }
     }
 
@@ -907,9 +939,12 @@ impl Core {
                     let e = self.entries.entry(k.clone()).or_insert_with(Entry::new);
                     e.refs += 1;
                     all_held &= e.refs > 1;
-                    if matches!(e.status, Status::Cancelled) && !tasks.is_empty() {
-                        // Submitted again after a cancel: computed again.
-                        e.status = Status::Pending;
+                    if !tasks.is_empty() {
+                        e.submit_seq = self.cancels_sent;
+                        if matches!(e.status, Status::Cancelled) {
+                            // Submitted again after a cancel: computed again.
+                            e.status = Status::Pending;
+                        }
                     }
                 }
                 if tasks.is_empty() && all_held {
@@ -989,6 +1024,12 @@ impl Core {
                 }
                 self.mark_cancelled(&cancel);
                 if self.lost.is_none() {
+                    self.cancels_sent += 1;
+                    for k in &cancel {
+                        if let Some(e) = self.entries.get_mut(k) {
+                            e.cancel_seq = self.cancels_sent;
+                        }
+                    }
                     let _ = self.scheduler.send(Message::Cancel { keys: cancel }.into());
                 }
             }
@@ -1078,7 +1119,7 @@ impl Core {
                     };
                     if let Some(e) = self.entries.get_mut(&r.key) {
                         // A cancelled key stays cancelled, whatever was already on its way.
-                        if matches!(e.status, Status::Cancelled) {
+                        if e.stale(self.cancels_answered) {
                             continue;
                         }
                         e.status = Status::Ready(r.id, r.who_has, inline);
@@ -1089,7 +1130,16 @@ impl Core {
                 }
             }
             Message::Erred { items } => self.erred(items),
-            Message::Cancelled { keys } => self.mark_cancelled(&keys),
+            Message::Cancelled { keys } => {
+                self.cancels_answered += 1;
+                let n = self.cancels_answered;
+                // A key submitted again after this cancel was sent is wanted again.
+                let keys: Vec<Key> = keys
+                    .into_iter()
+                    .filter(|k| self.entries.get(k).is_some_and(|e| e.submit_seq < n))
+                    .collect();
+                self.mark_cancelled(&keys);
+            }
             Message::GraphRefused { error, keys } => {
                 // Only the keys still waiting were this graph's to compute.
                 let msg = format!("the scheduler refused the graph: {error}");
@@ -1127,7 +1177,7 @@ impl Core {
             let Some(entry) = self.entries.get_mut(&k) else {
                 continue;
             };
-            if matches!(entry.status, Status::Cancelled) {
+            if entry.stale(self.cancels_answered) {
                 continue;
             }
             entry.status = Status::Erred(e.clone());

@@ -348,8 +348,10 @@ pub enum Message {
         /// The keys.
         keys: Vec<Key>,
     },
-    /// Scheduler → client: these keys of the client were cancelled (the ones it asked for and
-    /// the dependents cancelled with them).
+    /// Scheduler → client: the answer to one `Cancel`, in order: the keys of the client it
+    /// cancelled (those asked for that the client held, and the dependents cancelled with
+    /// them). Nothing said about them before this answer is news of their cancelled
+    /// computation.
     Cancelled {
         /// The keys.
         keys: Vec<Key>,

@@ -391,11 +391,12 @@ impl Scheduler {
             }
             Message::Release { keys } => self.state.release_keys(conn, &keys, out),
             Message::Cancel { keys } => {
-                let cancelled = self.state.cancel_keys(conn, &keys, out);
-                log_info(format_args!(
-                    "client {conn} cancelled {} keys",
-                    cancelled.len()
-                ));
+                let keys = self.state.cancel_keys(conn, &keys, out);
+                log_info(format_args!("client {conn} cancelled {} keys", keys.len()));
+                // One reply per request, ahead of this batch's other news (see `cancel_keys`).
+                if let Some(tx) = self.clients.get(&conn) {
+                    let _ = tx.send(Message::Cancelled { keys }.into());
+                }
             }
             Message::GetWorkers => {
                 let mut items: Vec<(String, String, Heartbeat)> = self
@@ -511,11 +512,6 @@ impl Scheduler {
         for (c, items) in out.erred.drain() {
             if let Some(tx) = self.clients.get(&c) {
                 let _ = tx.send(Message::Erred { items }.into());
-            }
-        }
-        for (c, keys) in out.cancelled.drain() {
-            if let Some(tx) = self.clients.get(&c) {
-                let _ = tx.send(Message::Cancelled { keys }.into());
             }
         }
     }

@@ -206,8 +206,6 @@ pub struct Outbox {
     pub ready: FxHashMap<ClientId, Vec<TaskId>>,
     /// Failed keys, per client: `(key, error)`.
     pub erred: FxHashMap<ClientId, Vec<(Key, String)>>,
-    /// Keys cancelled for each client.
-    pub cancelled: FxHashMap<ClientId, Vec<Key>>,
 }
 
 impl Outbox {
@@ -219,7 +217,6 @@ impl Outbox {
             && self.steal.is_empty()
             && self.ready.is_empty()
             && self.erred.is_empty()
-            && self.cancelled.is_empty()
     }
 }
 
@@ -989,8 +986,30 @@ impl SchedulerState {
     /// forgotten, tasks running are taken back from their workers ([`Outbox::cancel`]),
     /// results in memory are freed — and so are their inputs that nothing else needs.
     ///
-    /// Every key cancelled is listed in [`Outbox::cancelled`] for the client. Keys the client
-    /// does not hold are ignored.
+    /// The keys returned are every key cancelled for the client; the outbox says nothing more
+    /// to the client about them (news of them gathered earlier in this batch is dropped), so
+    /// a reply listing them, sent before the outbox, is the last word on them until the
+    /// client submits them again. Keys the client does not hold are ignored.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig, TaskState};
+    ///
+    /// let task = |k: &str| WireTask {
+    ///     key: Key::new(k),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: vec![],
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// s.update_graph(7, vec![task("a")], &[Key::new("a")], &mut out).unwrap();
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+    /// let gone = s.cancel_keys(7, &[Key::new("a")], &mut out);
+    /// assert_eq!(gone, vec![Key::new("a")]);
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Forgotten);
+    /// assert_eq!(out.cancel[&1].len(), 1, "the worker is told to drop it");
+    /// ```
     pub fn cancel_keys(&mut self, client: ClientId, keys: &[Key], out: &mut Outbox) -> Vec<Key> {
         let Some(wants) = self.clients.get(&client) else {
             return Vec::new();
@@ -1035,14 +1054,18 @@ impl SchedulerState {
                 keys.push(t.key.clone());
             }
         }
+        if out.ready.contains_key(&client) || out.erred.contains_key(&client) {
+            let ids: FxHashSet<TaskId> = cancel.iter().copied().collect();
+            let named: FxHashSet<&Key> = keys.iter().collect();
+            if let Some(ready) = out.ready.get_mut(&client) {
+                ready.retain(|id| !ids.contains(id));
+            }
+            if let Some(erred) = out.erred.get_mut(&client) {
+                erred.retain(|(k, _)| !named.contains(k));
+            }
+        }
         for &id in &cancel {
             self.release_unwanted(id, out);
-        }
-        if !keys.is_empty() {
-            out.cancelled
-                .entry(client)
-                .or_default()
-                .extend(keys.iter().cloned());
         }
         keys
     }
@@ -1489,7 +1512,6 @@ mod tests {
         assert_eq!(gone, keys(&["t2"]));
         assert_eq!(s.state_of(&Key::new("t2")), TaskState::Forgotten);
         assert!(out.cancel.is_empty() && out.compute.is_empty());
-        assert_eq!(out.cancelled.remove(&7), Some(keys(&["t2"])));
         // Running: the worker is told to drop it; its slot is free again.
         s.cancel_keys(7, &keys(&["t0"]), &mut out);
         assert_eq!(out.cancel.remove(&1), Some(vec![t0]));
@@ -1528,16 +1550,21 @@ mod tests {
         s.task_finished(1, a, 8, &mut out);
         assert_eq!(sent(&mut out, 1), vec![b]);
         // `b` runs, its input `a` is held: cancelling `b` takes it back and frees `a`.
-        s.cancel_keys(7, &keys(&["b"]), &mut out);
+        // The news that `done` is ready, not yet sent, is dropped with it below.
+        assert_eq!(out.ready[&7], vec![done]);
+        assert_eq!(s.cancel_keys(7, &keys(&["b"]), &mut out), keys(&["b"]));
         assert_eq!(out.cancel.remove(&1), Some(vec![b]));
         assert_eq!(out.free.remove(&1), Some(vec![a]));
         assert_eq!(s.state_of(&Key::new("a")), TaskState::Forgotten);
         // A finished result: cancelling releases it.
         assert_eq!(s.state_of(&Key::new("done")), TaskState::Memory);
-        s.cancel_keys(7, &keys(&["done"]), &mut out);
+        assert_eq!(
+            s.cancel_keys(7, &keys(&["done"]), &mut out),
+            keys(&["done"])
+        );
         assert_eq!(out.free.remove(&1), Some(vec![done]));
+        assert!(out.ready[&7].is_empty());
         assert!(s.is_empty(), "{} tasks left", s.len());
-        assert_eq!(out.cancelled[&7], keys(&["b", "done"]));
     }
 
     #[test]
