@@ -779,24 +779,34 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 #[test]
 fn as_completed_yields_futures_in_the_order_they_finish() {
     deadline(60, || {
-        let cluster = LocalCluster::threads(1, 4).unwrap();
+        let cluster = LocalCluster::threads(1, 5).unwrap();
         let client = Client::connect(cluster.address()).unwrap();
-        // Submitted slowest first; all run at once on the worker's four threads.
+        // Submitted slowest first; all run at once on the worker's five threads.
         let sleeps = [1200u64, 0, 600];
         let mut futures: Vec<_> = sleeps
             .iter()
             .map(|ms| client.submit(slow(*ms, *ms), vec![]).unwrap())
             .collect();
         futures.push(client.submit(Boom { panic: false }, vec![]).unwrap());
+        // Cancelled as soon as the first future is yielded: yielded then, not after 5 s.
+        let stuck = client.submit(slow(1, 5000), vec![]).unwrap();
+        futures.push(stuck.clone());
         let boom = futures[3].key().clone();
         let mut order = Vec::new();
         let mut erred = 0;
-        for f in client.as_completed(futures) {
+        let mut cancelled_at = None;
+        for (i, f) in client.as_completed(futures).enumerate() {
             let f = f.unwrap();
+            if i == 0 {
+                stuck.cancel().unwrap();
+            }
             if f.key() == &boom {
                 let err = f.result().unwrap_err().to_string();
                 assert!(err.contains("bad input"), "{err}");
                 erred += 1;
+            } else if f.key() == stuck.key() {
+                assert!(matches!(f.result(), Err(ComputeError::Cancelled { .. })));
+                cancelled_at = Some(order.len());
             } else {
                 order.push(values(&[f.result().unwrap()])[0]);
             }
@@ -806,6 +816,10 @@ fn as_completed_yields_futures_in_the_order_they_finish() {
             order,
             vec![0, 600, 1200],
             "by completion, not by submission"
+        );
+        assert!(
+            cancelled_at.is_some_and(|at| at <= 1),
+            "the cancelled future comes when cancelled: {cancelled_at:?}"
         );
         // Futures done before the call, and the same key twice.
         let x = client.submit(add(5), vec![]).unwrap();

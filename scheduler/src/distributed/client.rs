@@ -6,6 +6,11 @@
 //! that hold them (the scheduler only says where they are). Dropping the last
 //! [`RemoteFuture`] to a key tells the scheduler this client no longer needs it, so the workers
 //! free it.
+//!
+//! Futures follow Dask's: [`Client::submit`], [`Client::map`], [`Client::gather`],
+//! [`Client::scatter`], [`Client::wait`], [`Client::as_completed`] (results in the order they
+//! finish) and [`Client::cancel`] (stop work no one needs; its `result` says
+//! [`ComputeError::Cancelled`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -261,7 +266,6 @@ pub enum FutureStatus {
 /// assert_eq!(total, 6);
 /// ```
 pub struct AsCompleted {
-    client: Client,
     /// Futures not yielded yet, by key (a key may be given more than once).
     pending: FxHashMap<Key, Vec<RemoteFuture>>,
     count: usize,
@@ -292,7 +296,7 @@ impl AsCompleted {
     /// assert!(done.next().is_none());
     /// ```
     pub fn add(&mut self, future: RemoteFuture) -> Result<(), ComputeError> {
-        self.client.send(Request::Notify {
+        future.client.send(Request::Notify {
             keys: vec![future.key.clone()],
             tx: self.tx.clone(),
         })?;
@@ -340,7 +344,12 @@ impl Iterator for AsCompleted {
             let got = match self.rx.recv_timeout(Duration::from_millis(500)) {
                 Ok(got) => got,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if self.client.inner.tx.is_closed() {
+                    let gone = self
+                        .pending
+                        .values()
+                        .flatten()
+                        .any(|f| f.client.inner.tx.is_closed());
+                    if gone {
                         Err(sched_err(
                             "the client's connection to the scheduler is gone",
                         ))
@@ -422,6 +431,21 @@ pub enum Arg<'a> {
     Value(Data),
     /// A result on the cluster.
     Future(&'a RemoteFuture),
+}
+
+/// Groups the keys of `futures` by the client holding them, in first-seen order.
+fn by_client<'a>(futures: impl Iterator<Item = &'a RemoteFuture>) -> Vec<(Client, Vec<Key>)> {
+    let mut groups: Vec<(Client, Vec<Key>)> = Vec::new();
+    for f in futures {
+        match groups
+            .iter_mut()
+            .find(|(c, _)| Arc::ptr_eq(&c.inner, &f.client.inner))
+        {
+            Some((_, keys)) => keys.push(f.key.clone()),
+            None => groups.push((f.client.clone(), vec![f.key.clone()])),
+        }
+    }
+    groups
 }
 
 fn sched_err(e: impl std::fmt::Display) -> ComputeError {
@@ -574,8 +598,11 @@ impl Client {
     /// assert_eq!(again[0].result().unwrap().decode::<u8>().unwrap(), 1);
     /// ```
     pub fn cancel(&self, futures: &[RemoteFuture]) -> Result<(), ComputeError> {
-        let keys: Vec<Key> = futures.iter().map(|f| f.key.clone()).collect();
-        self.send(Request::Cancel { keys })
+        // Each future is cancelled through the client holding it (normally this one).
+        for (client, keys) in by_client(futures.iter()) {
+            client.send(Request::Cancel { keys })?;
+        }
+        Ok(())
     }
 
     /// Yields `futures` in the order they finish — with a result, an error, or cancelled —
@@ -596,7 +623,6 @@ impl Client {
     pub fn as_completed(&self, futures: impl IntoIterator<Item = RemoteFuture>) -> AsCompleted {
         let (tx, rx) = std::sync::mpsc::channel();
         let mut it = AsCompleted {
-            client: self.clone(),
             pending: FxHashMap::default(),
             count: 0,
             tx,
@@ -604,16 +630,16 @@ impl Client {
             ended: false,
         };
         let futures: Vec<RemoteFuture> = futures.into_iter().collect();
-        let keys: Vec<Key> = futures.iter().map(|f| f.key.clone()).collect();
-        if self
-            .send(Request::Notify {
+        // Each client's core watches its own futures (normally all are this client's).
+        for (client, keys) in by_client(futures.iter()) {
+            let notify = Request::Notify {
                 keys,
                 tx: it.tx.clone(),
-            })
-            .is_err()
-        {
-            // The core is gone: the first `next` says so.
-            let _ = it.tx.send(Err(sched_err("the client is closed")));
+            };
+            if client.send(notify).is_err() {
+                // The core is gone: the first `next` says so.
+                let _ = it.tx.send(Err(sched_err("the client is closed")));
+            }
         }
         it.count = futures.len();
         for f in futures {
