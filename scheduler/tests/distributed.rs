@@ -868,7 +868,6 @@ fn cancel_stops_queued_and_running_work_and_the_cluster_carries_on() {
         let queued = client.submit(slow(2, 1500), vec![]).unwrap();
         let dependent = client.submit(add(0), vec![Arg::Future(&running)]).unwrap();
         std::thread::sleep(Duration::from_millis(200));
-        let start = std::time::Instant::now();
         client.cancel(&[running.clone(), queued.clone()]).unwrap();
         for f in [&running, &queued] {
             match f.result() {
@@ -881,10 +880,10 @@ fn cancel_stops_queued_and_running_work_and_the_cluster_carries_on() {
             Err(ComputeError::Cancelled { key }) => assert_eq!(&key, dependent.key()),
             other => panic!("expected a cancellation, got {other:?}"),
         }
-        assert!(
-            start.elapsed() < Duration::from_millis(1000),
-            "cancelled results took {:?}; they must not wait for the running task",
-            start.elapsed()
+        assert_eq!(
+            tasks_run(),
+            0,
+            "cancelled results must not wait for the running task to end"
         );
         // A new task runs once the thread is free: after `running` ends, not after `queued`.
         let later = client.submit(add(40), vec![]).unwrap();
