@@ -144,6 +144,12 @@ pub enum ComputeError {
     /// The scheduler could not run the graph (for example, a remote cluster went away).
     #[error("scheduler error: {0}")]
     Scheduler(String),
+    /// The result was cancelled before it could be delivered (Dask's `CancelledError`).
+    #[error("task {key} was cancelled")]
+    Cancelled {
+        /// The cancelled key.
+        key: Key,
+    },
 }
 
 impl ComputeError {
@@ -158,7 +164,8 @@ impl ComputeError {
         match self {
             ComputeError::TaskFailed { key, .. }
             | ComputeError::TaskPanicked { key, .. }
-            | ComputeError::Result { key, .. } => Some(key),
+            | ComputeError::Result { key, .. }
+            | ComputeError::Cancelled { key } => Some(key),
             _ => None,
         }
     }

@@ -755,3 +755,242 @@ fn a_silent_worker_is_removed_after_missed_heartbeats() {
         assert_eq!(client.workers().unwrap().len(), 0);
     });
 }
+
+fn slow(extra: u64, sleep_ms: u64) -> Add {
+    Add { extra, sleep_ms }
+}
+
+fn stored(cluster: &LocalCluster) -> u64 {
+    cluster
+        .workers()
+        .map(|w| w.stats().stored.load(Ordering::Relaxed))
+        .sum()
+}
+
+/// Polls `cond` until it holds, failing the test after ten seconds.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(10), "never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn as_completed_yields_futures_in_the_order_they_finish() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(1, 5).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        // Submitted slowest first; all run at once on the worker's five threads.
+        let sleeps = [1200u64, 0, 600];
+        let mut futures: Vec<_> = sleeps
+            .iter()
+            .map(|ms| client.submit(slow(*ms, *ms), vec![]).unwrap())
+            .collect();
+        futures.push(client.submit(Boom { panic: false }, vec![]).unwrap());
+        // Cancelled as soon as the first future is yielded: yielded then, not after 5 s.
+        let stuck = client.submit(slow(1, 5000), vec![]).unwrap();
+        futures.push(stuck.clone());
+        let boom = futures[3].key().clone();
+        let mut order = Vec::new();
+        let mut erred = 0;
+        let mut cancelled_at = None;
+        for (i, f) in client.as_completed(futures).enumerate() {
+            let f = f.unwrap();
+            if i == 0 {
+                stuck.cancel().unwrap();
+            }
+            if f.key() == &boom {
+                let err = f.result().unwrap_err().to_string();
+                assert!(err.contains("bad input"), "{err}");
+                erred += 1;
+            } else if f.key() == stuck.key() {
+                assert!(matches!(f.result(), Err(ComputeError::Cancelled { .. })));
+                cancelled_at = Some(order.len());
+            } else {
+                order.push(values(&[f.result().unwrap()])[0]);
+            }
+        }
+        assert_eq!(erred, 1, "the failed future is yielded too");
+        assert_eq!(
+            order,
+            vec![0, 600, 1200],
+            "by completion, not by submission"
+        );
+        assert!(
+            cancelled_at.is_some_and(|at| at <= 1),
+            "the cancelled future comes when cancelled: {cancelled_at:?}"
+        );
+        // Futures done before the call, and the same key twice.
+        let x = client.submit(add(5), vec![]).unwrap();
+        client.wait(std::slice::from_ref(&x)).unwrap();
+        let y = x.clone();
+        let done: Vec<_> = client.as_completed(vec![x, y]).collect();
+        assert_eq!(done.len(), 2);
+        assert!(done.iter().all(|f| f.is_ok()));
+    });
+}
+
+#[test]
+fn as_completed_ends_with_an_error_when_the_scheduler_is_lost() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(1, 2).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let quick = client.submit(add(1), vec![]).unwrap();
+        let stuck = client.submit(slow(2, 30_000), vec![]).unwrap();
+        let mut done = client.as_completed(vec![stuck, quick]);
+        assert_eq!(
+            values(&[done.next().unwrap().unwrap().result().unwrap()]),
+            vec![1]
+        );
+        // The scheduler goes away while `stuck` runs.
+        drop(cluster);
+        let err = done.next().unwrap().unwrap_err().to_string();
+        assert!(err.contains("lost the connection"), "{err}");
+        assert!(done.next().is_none());
+    });
+}
+
+#[test]
+fn cancel_stops_queued_and_running_work_and_the_cluster_carries_on() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(1, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let tasks_run = || -> u64 {
+            cluster
+                .workers()
+                .map(|w| w.stats().tasks_run.load(Ordering::Relaxed))
+                .sum()
+        };
+        // One thread: `running` runs, `queued` waits in the worker's queue, `dependent`
+        // waits for `running` on the scheduler.
+        let running = client.submit(slow(1, 1500), vec![]).unwrap();
+        let queued = client.submit(slow(2, 1500), vec![]).unwrap();
+        let dependent = client.submit(add(0), vec![Arg::Future(&running)]).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        client.cancel(&[running.clone(), queued.clone()]).unwrap();
+        for f in [&running, &queued] {
+            match f.result() {
+                Err(ComputeError::Cancelled { key }) => assert_eq!(&key, f.key()),
+                other => panic!("expected a cancellation, got {other:?}"),
+            }
+        }
+        // The dependent goes with the key it needs.
+        match dependent.result() {
+            Err(ComputeError::Cancelled { key }) => assert_eq!(&key, dependent.key()),
+            other => panic!("expected a cancellation, got {other:?}"),
+        }
+        assert_eq!(
+            tasks_run(),
+            0,
+            "cancelled results must not wait for the running task to end"
+        );
+        // A new task runs once the thread is free: after `running` ends, not after `queued`.
+        let later = client.submit(add(40), vec![]).unwrap();
+        assert_eq!(values(&[later.result().unwrap()]), vec![40]);
+        assert_eq!(
+            tasks_run(),
+            2,
+            "`running` and `later` ran; the queued copy was dropped"
+        );
+        // A submission that needs a cancelled result is refused, not left hanging.
+        let orphan = client.submit(add(7), vec![Arg::Future(&queued)]).unwrap();
+        let err = orphan.result().unwrap_err().to_string();
+        assert!(err.contains(&queued.key().to_string()), "{err}");
+        // The result `running` still produced was freed; only `later` is held.
+        eventually("only `later` is held", || stored(&cluster) == 1);
+        // Submitted again, a cancelled key is computed again.
+        let again = client.submit(slow(2, 1500), vec![]).unwrap();
+        assert_eq!(values(&[again.result().unwrap()]), vec![2]);
+    });
+}
+
+#[test]
+fn cancelling_finished_futures_frees_their_data_but_not_another_clients() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let a = Client::connect(cluster.address()).unwrap();
+        let b = Client::connect(cluster.address()).unwrap();
+        // The same keys in both clients for 0..3; client A alone holds 3..6.
+        let fa = a.map(|| add(1), 0..6u64).unwrap();
+        let fb = b.map(|| add(1), 0..3u64).unwrap();
+        assert_eq!(values(&a.gather(&fa).unwrap()), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(values(&b.gather(&fb).unwrap()), vec![1, 2, 3]);
+        eventually("six results held", || stored(&cluster) == 6);
+        a.cancel(&fa).unwrap();
+        assert!(matches!(
+            fa[0].result(),
+            Err(ComputeError::Cancelled { .. })
+        ));
+        // Client B's three stay; A's own three go.
+        eventually("B's three results held", || stored(&cluster) == 3);
+        assert_eq!(values(&b.gather(&fb).unwrap()), vec![1, 2, 3]);
+        fb[0].cancel().unwrap();
+        eventually("two results held", || stored(&cluster) == 2);
+        assert_eq!(values(&b.gather(&fb[1..]).unwrap()), vec![2, 3]);
+        // The cancelled handles still drop cleanly, and B's last two are released on drop.
+        drop(fa);
+        drop(fb);
+        eventually("nothing held", || stored(&cluster) == 0);
+    });
+}
+
+#[test]
+fn real_processes_cancel_and_yield_as_completed() {
+    deadline(120, || {
+        let exe = std::env::current_exe().unwrap();
+        let command = move || {
+            let mut c = std::process::Command::new(&exe);
+            c.args([
+                "--exact",
+                "cluster_process_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+            c
+        };
+        let cluster = LocalCluster::processes_from(command, 1, 3).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        let stuck = client.submit(slow(9, 20_000), vec![]).unwrap();
+        let futures: Vec<_> = [400u64, 0]
+            .iter()
+            .map(|ms| client.submit(slow(*ms, *ms), vec![]).unwrap())
+            .collect();
+        let order: Vec<u64> = client
+            .as_completed(futures)
+            .map(|f| values(&[f.unwrap().result().unwrap()])[0])
+            .collect();
+        assert_eq!(order, vec![0, 400]);
+        stuck.cancel().unwrap();
+        assert!(matches!(
+            stuck.result(),
+            Err(ComputeError::Cancelled { .. })
+        ));
+        // One thread is still busy with the cancelled task; the others serve new work.
+        let next = client.submit(add(3), vec![]).unwrap();
+        assert_eq!(values(&[next.result().unwrap()]), vec![3]);
+    });
+}
+
+#[test]
+fn a_key_cancelled_and_submitted_again_at_once_is_computed() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(2, 1).unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        for i in 0..30u64 {
+            // Cancelled while pending, or once finished: the answer to the cancel, still on
+            // its way, must not cancel the new submission.
+            let first = client.submit(add(i), vec![]).unwrap();
+            if i % 2 == 1 {
+                client.wait(std::slice::from_ref(&first)).unwrap();
+            }
+            first.cancel().unwrap();
+            let second = client.submit(add(i), vec![]).unwrap();
+            assert_eq!(second.key(), first.key());
+            match second.result() {
+                Ok(d) => assert_eq!(values(&[d]), vec![i]),
+                Err(e) => panic!("round {i}: {e}"),
+            }
+        }
+    });
+}

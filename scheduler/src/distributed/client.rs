@@ -6,6 +6,11 @@
 //! that hold them (the scheduler only says where they are). Dropping the last
 //! [`RemoteFuture`] to a key tells the scheduler this client no longer needs it, so the workers
 //! free it.
+//!
+//! Futures follow Dask's: [`Client::submit`], [`Client::map`], [`Client::gather`],
+//! [`Client::scatter`], [`Client::wait`], [`Client::as_completed`] (results in the order they
+//! finish) and [`Client::cancel`] (stop work no one needs; its `result` says
+//! [`ComputeError::Cancelled`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +31,9 @@ use super::{parse_address, DistributedError};
 
 type Reply<T> = std::sync::mpsc::Sender<Result<T, ComputeError>>;
 
+/// What [`AsCompleted`] hears from the core: a key that is done, or the loss of the scheduler.
+type Completion = Result<Key, ComputeError>;
+
 enum Request {
     Submit {
         tasks: Vec<WireTask>,
@@ -45,6 +53,18 @@ enum Request {
     },
     Workers {
         reply: Reply<Vec<WorkerSummary>>,
+    },
+    Cancel {
+        keys: Vec<Key>,
+    },
+    /// Send each key on `tx` once it is finished, erred or cancelled (once per occurrence).
+    Notify {
+        keys: Vec<Key>,
+        tx: std::sync::mpsc::Sender<Completion>,
+    },
+    Status {
+        key: Key,
+        reply: Reply<FutureStatus>,
     },
     Close,
     Gathered {
@@ -138,10 +158,242 @@ impl RemoteFuture {
     }
 
     /// Waits for the result and fetches it.
+    ///
+    /// A cancelled future gives [`ComputeError::Cancelled`] naming its key.
     pub fn result(&self) -> Result<Data, ComputeError> {
         let mut v = self.client.gather_keys(std::slice::from_ref(&self.key))?;
         v.pop()
             .ok_or_else(|| ComputeError::Scheduler("no result returned".into()))
+    }
+
+    /// Cancels this future and every other handle to its key in this client (Dask's
+    /// `future.cancel()`); see [`Client::cancel`].
+    ///
+    /// ```
+    /// use dusk_core::{ComputeError, Data, Graph, Key, LiteralOp};
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    ///
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// let mut g = Graph::new();
+    /// g.add(Key::new("x"), LiteralOp::new(Data::encode(&1u8).unwrap()), vec![]);
+    /// let x = client.submit_graph(&g, &[Key::new("x")]).unwrap().remove(0);
+    /// x.cancel().unwrap();
+    /// assert!(matches!(x.result(), Err(ComputeError::Cancelled { .. })));
+    /// ```
+    pub fn cancel(&self) -> Result<(), ComputeError> {
+        self.client.cancel(std::slice::from_ref(self))
+    }
+
+    /// Where the future is, without waiting (Dask's `future.status`).
+    ///
+    /// ```
+    /// use dusk_core::{Data, Graph, Key, LiteralOp};
+    /// use dusk_scheduler::distributed::client::FutureStatus;
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    ///
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// let mut g = Graph::new();
+    /// g.add(Key::new("x"), LiteralOp::new(Data::encode(&1u8).unwrap()), vec![]);
+    /// let x = client.submit_graph(&g, &[Key::new("x")]).unwrap().remove(0);
+    /// client.wait(std::slice::from_ref(&x)).unwrap();
+    /// assert_eq!(x.status().unwrap(), FutureStatus::Finished);
+    /// x.cancel().unwrap();
+    /// assert_eq!(x.status().unwrap(), FutureStatus::Cancelled);
+    /// ```
+    pub fn status(&self) -> Result<FutureStatus, ComputeError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.client.send(Request::Status {
+            key: self.key.clone(),
+            reply: tx,
+        })?;
+        rx.recv()
+            .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
+    }
+}
+
+/// Where a [`RemoteFuture`] is (Dask's `future.status`).
+///
+/// ```
+/// use dusk_core::{Data, Graph, Key, LiteralOp};
+/// use dusk_scheduler::distributed::{Client, FutureStatus, LocalCluster};
+///
+/// let cluster = LocalCluster::threads(1, 1).unwrap();
+/// let client = Client::connect(cluster.address()).unwrap();
+/// let mut g = Graph::new();
+/// g.add(Key::new("x"), LiteralOp::new(Data::encode(&1u8).unwrap()), vec![]);
+/// let x = client.submit_graph(&g, &[Key::new("x")]).unwrap().remove(0);
+/// x.result().unwrap();
+/// assert_eq!(x.status().unwrap(), FutureStatus::Finished);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FutureStatus {
+    /// Not computed yet (waiting, queued or running).
+    Pending,
+    /// The result is in memory on the cluster.
+    Finished,
+    /// The task failed; [`RemoteFuture::result`] gives the error.
+    Error,
+    /// The future was cancelled.
+    Cancelled,
+}
+
+/// The futures given to [`Client::as_completed`], yielded in the order they finish
+/// (successfully, with an error, or cancelled), like Dask's `as_completed`.
+///
+/// Each call to `next` blocks until one more future is done; nothing polls. Futures that failed
+/// are yielded too: their [`RemoteFuture::result`] gives the error. If the connection to the
+/// scheduler is lost, the iterator yields that error once and then ends.
+///
+/// ```
+/// use dusk_core::{Data, Graph, Key, LiteralOp};
+/// use dusk_scheduler::distributed::{Client, LocalCluster};
+///
+/// let cluster = LocalCluster::threads(2, 1).unwrap();
+/// let client = Client::connect(cluster.address()).unwrap();
+/// let mut g = Graph::new();
+/// let keys: Vec<Key> = (0..4u32).map(|i| Key::part("x", i)).collect();
+/// for (i, k) in keys.iter().enumerate() {
+///     g.add(k.clone(), LiteralOp::new(Data::encode(&(i as u64)).unwrap()), vec![]);
+/// }
+/// let futures = client.submit_graph(&g, &keys).unwrap();
+/// let mut total = 0;
+/// for f in client.as_completed(futures) {
+///     total += f.unwrap().result().unwrap().decode::<u64>().unwrap();
+/// }
+/// assert_eq!(total, 6);
+/// ```
+pub struct AsCompleted {
+    /// Futures not yielded yet, by key (a key may be given more than once).
+    pending: FxHashMap<Key, Vec<RemoteFuture>>,
+    count: usize,
+    tx: std::sync::mpsc::Sender<Completion>,
+    rx: std::sync::mpsc::Receiver<Completion>,
+    ended: bool,
+}
+
+impl AsCompleted {
+    /// Adds a future to those being waited for (Dask's `as_completed.add`).
+    ///
+    /// ```
+    /// use dusk_core::{Data, Graph, Key, LiteralOp};
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    ///
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// let one = |k: &str| {
+    ///     let mut g = Graph::new();
+    ///     g.add(Key::new(k), LiteralOp::new(Data::encode(&1u8).unwrap()), vec![]);
+    ///     client.submit_graph(&g, &[Key::new(k)]).unwrap().remove(0)
+    /// };
+    /// let mut done = client.as_completed(vec![one("a")]);
+    /// assert_eq!(done.next().unwrap().unwrap().key(), &Key::new("a"));
+    /// done.add(one("b")).unwrap();
+    /// assert_eq!(done.len(), 1);
+    /// assert_eq!(done.next().unwrap().unwrap().key(), &Key::new("b"));
+    /// assert!(done.next().is_none());
+    /// ```
+    pub fn add(&mut self, future: RemoteFuture) -> Result<(), ComputeError> {
+        future.client.send(Request::Notify {
+            keys: vec![future.key.clone()],
+            tx: self.tx.clone(),
+        })?;
+        self.pending
+            .entry(future.key.clone())
+            .or_default()
+            .push(future);
+        self.count += 1;
+        self.ended = false;
+        Ok(())
+    }
+
+    /// How many futures are not yielded yet.
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// assert_eq!(client.as_completed(Vec::new()).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether every future was yielded.
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// assert!(client.as_completed(Vec::new()).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl Iterator for AsCompleted {
+    type Item = Result<RemoteFuture, ComputeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.ended && self.count > 0 {
+            // The core answers every registration, or reports the loss of the scheduler. The
+            // timeout only notices a core that stopped without saying so.
+            let got = match self.rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(got) => got,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let gone = self
+                        .pending
+                        .values()
+                        .flatten()
+                        .any(|f| f.client.inner.tx.is_closed());
+                    if gone {
+                        Err(sched_err(
+                            "the client's connection to the scheduler is gone",
+                        ))
+                    } else {
+                        continue;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(sched_err(
+                    "the client's connection to the scheduler is gone",
+                )),
+            };
+            match got {
+                Ok(key) => {
+                    let Some(list) = self.pending.get_mut(&key) else {
+                        continue;
+                    };
+                    let Some(future) = list.pop() else { continue };
+                    if list.is_empty() {
+                        self.pending.remove(&key);
+                    }
+                    self.count -= 1;
+                    return Some(Ok(future));
+                }
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.ended {
+            (0, Some(0))
+        } else {
+            (0, Some(self.count))
+        }
+    }
+}
+
+impl std::fmt::Debug for AsCompleted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AsCompleted({} pending)", self.count)
     }
 }
 
@@ -179,6 +431,21 @@ pub enum Arg<'a> {
     Value(Data),
     /// A result on the cluster.
     Future(&'a RemoteFuture),
+}
+
+/// Groups the keys of `futures` by the client holding them, in first-seen order.
+fn by_client<'a>(futures: impl Iterator<Item = &'a RemoteFuture>) -> Vec<(Client, Vec<Key>)> {
+    let mut groups: Vec<(Client, Vec<Key>)> = Vec::new();
+    for f in futures {
+        match groups
+            .iter_mut()
+            .find(|(c, _)| Arc::ptr_eq(&c.inner, &f.client.inner))
+        {
+            Some((_, keys)) => keys.push(f.key.clone()),
+            None => groups.push((f.client.clone(), vec![f.key.clone()])),
+        }
+    }
+    groups
 }
 
 fn sched_err(e: impl std::fmt::Display) -> ComputeError {
@@ -298,6 +565,87 @@ impl Client {
         rx.recv()
             .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
             .map(|_| ())
+    }
+
+    /// Cancels `futures` (Dask's `client.cancel`): their `result` gives
+    /// [`ComputeError::Cancelled`] at once, and work no one needs stops.
+    ///
+    /// Every handle of this client to those keys is cancelled. On the cluster, this client drops
+    /// its interest in them and, for a key no other client wants, in its dependents it holds
+    /// (they are cancelled too). Tasks no one needs any more are forgotten: queued ones never
+    /// run, workers drop the ones they have not started (a running task finishes, and its
+    /// result is freed), and results already computed are freed with the inputs nothing else
+    /// needs. Keys another client holds stay computed for it.
+    ///
+    /// A cancelled key submitted again is computed again.
+    ///
+    /// ```
+    /// use dusk_core::{ComputeError, Data, Graph, Key, LiteralOp};
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    ///
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// let mut g = Graph::new();
+    /// g.add(Key::new("x"), LiteralOp::new(Data::encode(&1u8).unwrap()), vec![]);
+    /// let futures = client.submit_graph(&g, &[Key::new("x")]).unwrap();
+    /// client.cancel(&futures).unwrap();
+    /// match futures[0].result() {
+    ///     Err(ComputeError::Cancelled { key }) => assert_eq!(key, Key::new("x")),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// // Submitted again, it runs again.
+    /// let again = client.submit_graph(&g, &[Key::new("x")]).unwrap();
+    /// assert_eq!(again[0].result().unwrap().decode::<u8>().unwrap(), 1);
+    /// ```
+    pub fn cancel(&self, futures: &[RemoteFuture]) -> Result<(), ComputeError> {
+        // Each future is cancelled through the client holding it (normally this one).
+        for (client, keys) in by_client(futures.iter()) {
+            client.send(Request::Cancel { keys })?;
+        }
+        Ok(())
+    }
+
+    /// Yields `futures` in the order they finish — with a result, an error, or cancelled —
+    /// like Dask's `as_completed`; see [`AsCompleted`].
+    ///
+    /// ```
+    /// use dusk_core::{Data, Graph, Key, LiteralOp};
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    ///
+    /// let cluster = LocalCluster::threads(1, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// let mut g = Graph::new();
+    /// g.add(Key::new("x"), LiteralOp::new(Data::encode(&7u8).unwrap()), vec![]);
+    /// let futures = client.submit_graph(&g, &[Key::new("x")]).unwrap();
+    /// let done: Vec<_> = client.as_completed(futures).collect::<Result<_, _>>().unwrap();
+    /// assert_eq!(done[0].result().unwrap().decode::<u8>().unwrap(), 7);
+    /// ```
+    pub fn as_completed(&self, futures: impl IntoIterator<Item = RemoteFuture>) -> AsCompleted {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut it = AsCompleted {
+            pending: FxHashMap::default(),
+            count: 0,
+            tx,
+            rx,
+            ended: false,
+        };
+        let futures: Vec<RemoteFuture> = futures.into_iter().collect();
+        // Each client's core watches its own futures (normally all are this client's).
+        for (client, keys) in by_client(futures.iter()) {
+            let notify = Request::Notify {
+                keys,
+                tx: it.tx.clone(),
+            };
+            if client.send(notify).is_err() {
+                // The core is gone: the first `next` says so.
+                let _ = it.tx.send(Err(sched_err("the client is closed")));
+            }
+        }
+        it.count = futures.len();
+        for f in futures {
+            it.pending.entry(f.key.clone()).or_default().push(f);
+        }
+        it
     }
 
     /// The scheduler's address.
@@ -476,12 +824,48 @@ enum Status {
     Pending,
     Ready(TaskId, Vec<String>, Option<Data>),
     Erred(String),
+    Cancelled,
 }
 
 struct Entry {
     refs: u32,
     status: Status,
+    /// Gathers and waits for this key.
     watchers: Vec<u64>,
+    /// `as_completed` iterators to tell when the key is done.
+    done: Vec<std::sync::mpsc::Sender<Completion>>,
+    /// The number of the latest `Cancel` sent for this key (0: none). Until the scheduler
+    /// answers it, what it says about the key is about the cancelled computation.
+    cancel_seq: u64,
+    /// How many `Cancel`s had been sent when the key was last submitted with its tasks: the
+    /// answers to those cannot cancel this submission.
+    submit_seq: u64,
+}
+
+impl Entry {
+    fn new() -> Entry {
+        Entry {
+            refs: 0,
+            status: Status::Pending,
+            watchers: Vec::new(),
+            done: Vec::new(),
+            cancel_seq: 0,
+            submit_seq: 0,
+        }
+    }
+
+    /// Whether news of the key from the scheduler is about a computation this client has
+    /// cancelled since (and should be ignored).
+    fn stale(&self, cancels_answered: u64) -> bool {
+        matches!(self.status, Status::Cancelled) || cancels_answered < self.cancel_seq
+    }
+
+    /// Tells the `as_completed` iterators waiting for `key` that it is done.
+    fn notify_done(&mut self, key: &Key) {
+        for tx in self.done.drain(..) {
+            let _ = tx.send(Ok(key.clone()));
+        }
+    }
 }
 
 struct Waiter {
@@ -503,6 +887,9 @@ struct Core {
     workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
     pool: Pool,
     lost: Option<String>,
+    /// `Cancel` messages sent, and answered by the scheduler (it answers each, in order).
+    cancels_sent: u64,
+    cancels_answered: u64,
 }
 
 impl Core {
@@ -517,6 +904,8 @@ impl Core {
             workers_replies: Vec::new(),
             pool: Arc::default(),
             lost: None,
+            cancels_sent: 0,
+            cancels_answered: 0,
         }
     }
 
@@ -553,6 +942,11 @@ impl Core {
     fn lose(&mut self, why: String) {
         let msg = format!("lost the connection to the scheduler: {why}");
         self.fail_all(&msg);
+        for e in self.entries.values_mut() {
+            for tx in e.done.drain(..) {
+                let _ = tx.send(Err(sched_err(&msg)));
+            }
+        }
         for r in self.workers_replies.drain(..) {
             let _ = r.send(Err(sched_err(&msg)));
         }
@@ -568,13 +962,16 @@ impl Core {
             } => {
                 let mut all_held = true;
                 for k in &keys {
-                    let e = self.entries.entry(k.clone()).or_insert_with(|| Entry {
-                        refs: 0,
-                        status: Status::Pending,
-                        watchers: Vec::new(),
-                    });
+                    let e = self.entries.entry(k.clone()).or_insert_with(Entry::new);
                     e.refs += 1;
                     all_held &= e.refs > 1;
+                    if !tasks.is_empty() {
+                        e.submit_seq = self.cancels_sent;
+                        if matches!(e.status, Status::Cancelled) {
+                            // Submitted again after a cancel: computed again.
+                            e.status = Status::Pending;
+                        }
+                    }
                 }
                 if tasks.is_empty() && all_held {
                     return;
@@ -637,12 +1034,77 @@ impl Core {
                 self.workers_replies.push(reply);
                 let _ = self.scheduler.send(Message::GetWorkers.into());
             }
+            Request::Cancel { keys } => {
+                let mut cancel: Vec<Key> = Vec::new();
+                for k in keys {
+                    let fresh = self
+                        .entries
+                        .get(&k)
+                        .is_some_and(|e| !matches!(e.status, Status::Cancelled));
+                    if fresh && !cancel.contains(&k) {
+                        cancel.push(k);
+                    }
+                }
+                if cancel.is_empty() {
+                    return;
+                }
+                self.mark_cancelled(&cancel);
+                if self.lost.is_none() {
+                    self.cancels_sent += 1;
+                    for k in &cancel {
+                        if let Some(e) = self.entries.get_mut(k) {
+                            e.cancel_seq = self.cancels_sent;
+                        }
+                    }
+                    let _ = self.scheduler.send(Message::Cancel { keys: cancel }.into());
+                }
+            }
+            Request::Notify { keys, tx } => {
+                if let Some(msg) = &self.lost {
+                    let _ = tx.send(Err(sched_err(msg)));
+                    return;
+                }
+                for k in keys {
+                    match self.entries.get_mut(&k) {
+                        Some(e) if matches!(e.status, Status::Pending) => e.done.push(tx.clone()),
+                        // Done already, or not held (its `result` says so).
+                        _ => {
+                            let _ = tx.send(Ok(k));
+                        }
+                    }
+                }
+            }
+            Request::Status { key, reply } => {
+                let status = match self.entries.get(&key).map(|e| &e.status) {
+                    Some(Status::Pending) if self.lost.is_some() => {
+                        Err(sched_err(self.lost.as_deref().unwrap_or_default()))
+                    }
+                    Some(Status::Pending) => Ok(FutureStatus::Pending),
+                    Some(Status::Ready(..)) => Ok(FutureStatus::Finished),
+                    Some(Status::Erred(_)) => Ok(FutureStatus::Error),
+                    Some(Status::Cancelled) => Ok(FutureStatus::Cancelled),
+                    None => Err(sched_err(format!("{key} is not held by this client"))),
+                };
+                let _ = reply.send(status);
+            }
             Request::Close => {}
             Request::Gathered { waiter, result } => match result {
                 Ok(data) => {
                     let _ = waiter.reply.send(Ok(data));
                 }
                 Err((lost_keys, error, retryable)) => {
+                    // Cancelled while its results were being fetched (and perhaps freed).
+                    let cancelled = waiter.keys.iter().find(|k| {
+                        self.entries
+                            .get(*k)
+                            .is_some_and(|e| matches!(e.status, Status::Cancelled))
+                    });
+                    if let Some(key) = cancelled {
+                        let _ = waiter
+                            .reply
+                            .send(Err(ComputeError::Cancelled { key: key.clone() }));
+                        return;
+                    }
                     if waiter.attempts >= 5 || !retryable {
                         let _ = waiter.reply.send(Err(sched_err(format!(
                             "could not fetch results from the workers: {error}"
@@ -682,29 +1144,42 @@ impl Core {
                         None => None,
                     };
                     if let Some(e) = self.entries.get_mut(&r.key) {
+                        // A cancelled key stays cancelled, whatever was already on its way.
+                        if e.stale(self.cancels_answered) {
+                            continue;
+                        }
                         e.status = Status::Ready(r.id, r.who_has, inline);
+                        e.notify_done(&r.key);
                         let watchers = std::mem::take(&mut e.watchers);
                         self.key_ready(watchers);
                     }
                 }
             }
-            Message::Erred { items } => {
-                for (k, e) in items {
-                    if let Some(entry) = self.entries.get_mut(&k) {
-                        entry.status = Status::Erred(e.clone());
-                        for id in std::mem::take(&mut entry.watchers) {
-                            self.pending.remove(&id);
-                            if let Some(w) = self.waiters.remove(&id) {
-                                let _ = w.reply.send(Err(ComputeError::TaskFailed {
-                                    key: k.clone(),
-                                    source: e.clone().into(),
-                                }));
-                            }
-                        }
-                    }
-                }
+            Message::Erred { items } => self.erred(items),
+            Message::Cancelled { keys } => {
+                self.cancels_answered += 1;
+                let n = self.cancels_answered;
+                // A key submitted again after this cancel was sent is wanted again.
+                let keys: Vec<Key> = keys
+                    .into_iter()
+                    .filter(|k| self.entries.get(k).is_some_and(|e| e.submit_seq < n))
+                    .collect();
+                self.mark_cancelled(&keys);
             }
-            Message::GraphRefused { error } => self.fail_all(&error),
+            Message::GraphRefused { error, keys } => {
+                // Only the keys still waiting were this graph's to compute.
+                let msg = format!("the scheduler refused the graph: {error}");
+                let items: Vec<(Key, String)> = keys
+                    .into_iter()
+                    .filter(|k| {
+                        self.entries
+                            .get(k)
+                            .is_some_and(|e| matches!(e.status, Status::Pending))
+                    })
+                    .map(|k| (k, msg.clone()))
+                    .collect();
+                self.erred(items);
+            }
             Message::Workers { items } => {
                 let list: Vec<WorkerSummary> = items
                     .into_iter()
@@ -719,6 +1194,51 @@ impl Core {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Marks keys failed and answers whoever waits for them.
+    fn erred(&mut self, items: Vec<(Key, String)>) {
+        for (k, e) in items {
+            let Some(entry) = self.entries.get_mut(&k) else {
+                continue;
+            };
+            if entry.stale(self.cancels_answered) {
+                continue;
+            }
+            entry.status = Status::Erred(e.clone());
+            entry.notify_done(&k);
+            for id in std::mem::take(&mut entry.watchers) {
+                self.pending.remove(&id);
+                if let Some(w) = self.waiters.remove(&id) {
+                    let _ = w.reply.send(Err(ComputeError::TaskFailed {
+                        key: k.clone(),
+                        source: e.clone().into(),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Marks keys cancelled and answers whoever waits for them.
+    fn mark_cancelled(&mut self, keys: &[Key]) {
+        for k in keys {
+            let Some(entry) = self.entries.get_mut(k) else {
+                continue;
+            };
+            if matches!(entry.status, Status::Cancelled) {
+                continue;
+            }
+            entry.status = Status::Cancelled;
+            entry.notify_done(k);
+            for id in std::mem::take(&mut entry.watchers) {
+                self.pending.remove(&id);
+                if let Some(w) = self.waiters.remove(&id) {
+                    let _ = w
+                        .reply
+                        .send(Err(ComputeError::Cancelled { key: k.clone() }));
+                }
+            }
         }
     }
 
@@ -744,6 +1264,12 @@ impl Core {
                         key: k.clone(),
                         source: e.clone().into(),
                     }));
+                    return;
+                }
+                Some(Status::Cancelled) => {
+                    let _ = w
+                        .reply
+                        .send(Err(ComputeError::Cancelled { key: k.clone() }));
                     return;
                 }
                 None => {

@@ -221,6 +221,9 @@ pub fn message_name(m: &Message) -> &'static str {
         Message::Data { .. } => "Data",
         Message::GetWorkers => "GetWorkers",
         Message::Workers { .. } => "Workers",
+        Message::Cancel { .. } => "Cancel",
+        Message::Cancelled { .. } => "Cancelled",
+        Message::CancelCompute { .. } => "CancelCompute",
     }
 }
 

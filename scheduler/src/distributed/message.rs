@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub type TaskId = u64;
 
 /// The version of this protocol; peers with another version are refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Who is on the other side of a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,10 +277,12 @@ pub enum Message {
         /// The keys.
         keys: Vec<Key>,
     },
-    /// Client → scheduler: the graph was refused.
+    /// Scheduler → client: the graph was refused; nothing of it was added.
     GraphRefused {
         /// Why.
         error: String,
+        /// The keys the refused graph asked for: they will not be computed.
+        keys: Vec<Key>,
     },
     /// Scheduler → client: results in memory.
     Ready {
@@ -340,6 +342,27 @@ pub enum Message {
     Workers {
         /// The workers.
         items: Vec<(String, String, Heartbeat)>,
+    },
+    /// Client → scheduler: cancel these keys (Dask's `client.cancel`). The client drops its
+    /// interest in them; the tasks no other client needs are forgotten, with their dependents
+    /// this client wants and the inputs nothing else needs.
+    Cancel {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Scheduler → client: the answer to one `Cancel`, in order: the keys of the client it
+    /// cancelled (those asked for that the client held, and the dependents cancelled with
+    /// them). Nothing said about them before this answer is news of their cancelled
+    /// computation.
+    Cancelled {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Scheduler → worker: these tasks are no longer wanted; drop them if they have not started
+    /// (a started task runs to its end and its result is freed).
+    CancelCompute {
+        /// The tasks.
+        ids: Vec<TaskId>,
     },
 }
 

@@ -10,7 +10,8 @@
 //! - [`server`]: the scheduler process: accepts workers and clients, drives the state machine;
 //! - [`worker`]: runs tasks on a thread pool, stores results, serves them to peers and fetches
 //!   its inputs directly from the workers holding them;
-//! - [`client`]: the blocking API programs use to run graphs on a cluster;
+//! - [`client`]: the blocking API programs use to run graphs on a cluster, with Dask's futures
+//!   (`submit`, `map`, `gather`, `scatter`, `wait`, `as_completed`, `cancel`, retries);
 //! - [`cluster`]: [`LocalCluster`], a scheduler and workers on this machine.
 //!
 //! Graphs cross the network in their wire form ([`dusk_core::Graph::to_wire`]): built-in ops and
@@ -26,7 +27,9 @@
 //! Not there yet: a worker's memory limit is reported, not enforced (no spilling, no
 //! pausing); a worker whose scheduler goes away stops rather than reconnecting; inputs a worker
 //! fetches are used and dropped, not kept as replicas; a shuffle's gather fetches whole splits
-//! (every piece) from other workers rather than only its own piece.
+//! (every piece) from other workers rather than only its own piece; cancelling a task that
+//! already runs does not interrupt it (its result is freed when it ends, and its thread is busy
+//! until then).
 //!
 //! ```
 //! use dusk_core::{Data, Graph, Key, LiteralOp};
@@ -49,7 +52,7 @@ pub mod server;
 pub mod state;
 pub mod worker;
 
-pub use client::Client;
+pub use client::{AsCompleted, Client, FutureStatus, RemoteFuture};
 pub use cluster::LocalCluster;
 pub use server::{SchedulerConfig, SchedulerHandle};
 pub use worker::{WorkerConfig, WorkerHandle, WorkerStats};

@@ -382,6 +382,7 @@ impl Scheduler {
                         let _ = tx.send(
                             Message::GraphRefused {
                                 error: e.to_string(),
+                                keys: wanted,
                             }
                             .into(),
                         );
@@ -389,6 +390,14 @@ impl Scheduler {
                 }
             }
             Message::Release { keys } => self.state.release_keys(conn, &keys, out),
+            Message::Cancel { keys } => {
+                let keys = self.state.cancel_keys(conn, &keys, out);
+                log_info(format_args!("client {conn} cancelled {} keys", keys.len()));
+                // One reply per request, ahead of this batch's other news (see `cancel_keys`).
+                if let Some(tx) = self.clients.get(&conn) {
+                    let _ = tx.send(Message::Cancelled { keys }.into());
+                }
+            }
             Message::GetWorkers => {
                 let mut items: Vec<(String, String, Heartbeat)> = self
                     .workers
@@ -429,6 +438,12 @@ impl Scheduler {
     }
 
     fn flush(&mut self, mut out: Outbox) {
+        // Before `compute`: a task cancelled and placed again in one batch must survive.
+        for (w, ids) in out.cancel.drain() {
+            if let Some(conn) = self.workers.get(&w) {
+                let _ = conn.tx.send(Message::CancelCompute { ids }.into());
+            }
+        }
         for (w, ids) in out.compute.drain() {
             let Some(conn) = self.workers.get(&w) else {
                 continue;

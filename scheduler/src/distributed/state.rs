@@ -25,6 +25,21 @@
 //! Clients hold references to keys; a result no client wants and no pending task needs is freed
 //! on the workers at once. When a worker is lost, results only it held and still needed are
 //! recomputed, and tasks it was running are rescheduled — up to `allowed_failures` times.
+//!
+//! **Cancelling** ([`SchedulerState::cancel_keys`]) is a client dropping its interest in keys
+//! (and in their dependents it wants, when no other client wants the key) at once, whatever
+//! their state. What no one needs any more then leaves through these transitions only:
+//!
+//! ```text
+//! waiting ───┐
+//! queued ────┼──► released ──► forgotten      (nothing was sent, or nothing is left to send)
+//! processing ┘                                (the worker is told to drop it if not started;
+//!                                              a result that still arrives is freed)
+//! memory ───────► released ──► forgotten      (the result is freed on its workers)
+//! erred ─────────────────────► forgotten
+//! ```
+//!
+//! A task another client still wants, directly or through a dependent, keeps its state.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -180,6 +195,9 @@ struct WorkerRecord {
 pub struct Outbox {
     /// Tasks to send to each worker.
     pub compute: FxHashMap<WorkerId, Vec<TaskId>>,
+    /// Tasks sent to each worker that no one needs any more: drop them if not started. Sent
+    /// before `compute`, so a task released and placed again in one batch is not dropped.
+    pub cancel: FxHashMap<WorkerId, Vec<TaskId>>,
     /// Results each worker should drop.
     pub free: FxHashMap<WorkerId, Vec<TaskId>>,
     /// Tasks each worker should give back if not started (work stealing).
@@ -194,6 +212,7 @@ impl Outbox {
     /// Whether nothing is to be said.
     pub fn is_empty(&self) -> bool {
         self.compute.is_empty()
+            && self.cancel.is_empty()
             && self.free.is_empty()
             && self.steal.is_empty()
             && self.ready.is_empty()
@@ -937,10 +956,12 @@ impl SchedulerState {
             let deps = t.deps.clone();
             match t.state {
                 TaskState::Processing(w) => {
-                    // Its result will be freed when it arrives.
+                    // The worker drops it if it has not started; a result that still arrives
+                    // is freed then (`task_finished`).
                     if let Some(r) = self.workers.get_mut(&w) {
                         r.processing.remove(&id);
                     }
+                    out.cancel.entry(w).or_default().push(id);
                     self.set_state(id, TaskState::Released);
                 }
                 TaskState::Waiting | TaskState::Queued => {
@@ -952,6 +973,101 @@ impl SchedulerState {
             stack.extend(deps);
         }
         self.drain_queue(out);
+    }
+
+    /// `client` cancels `keys` (Dask's `client.cancel`); returns the keys cancelled for it.
+    ///
+    /// The client drops its interest in each key it holds among `keys`. When no other client
+    /// wants such a key, the dependents this client wants are cancelled with it (they could
+    /// not be computed without it), found through intermediate tasks no one wants; a dependent
+    /// another client wants stops the search, and keeps what it needs alive. Then everything
+    /// no one needs any more is released, as if the client had dropped those keys
+    /// ([`SchedulerState::release_keys`]): tasks waiting or queued are released and
+    /// forgotten, tasks running are taken back from their workers ([`Outbox::cancel`]),
+    /// results in memory are freed — and so are their inputs that nothing else needs.
+    ///
+    /// The keys returned are every key cancelled for the client; the outbox says nothing more
+    /// to the client about them (news of them gathered earlier in this batch is dropped), so
+    /// a reply listing them, sent before the outbox, is the last word on them until the
+    /// client submits them again. Keys the client does not hold are ignored.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig, TaskState};
+    ///
+    /// let task = |k: &str| WireTask {
+    ///     key: Key::new(k),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: vec![],
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// s.update_graph(7, vec![task("a")], &[Key::new("a")], &mut out).unwrap();
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+    /// let gone = s.cancel_keys(7, &[Key::new("a")], &mut out);
+    /// assert_eq!(gone, vec![Key::new("a")]);
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Forgotten);
+    /// assert_eq!(out.cancel[&1].len(), 1, "the worker is told to drop it");
+    /// ```
+    pub fn cancel_keys(&mut self, client: ClientId, keys: &[Key], out: &mut Outbox) -> Vec<Key> {
+        let Some(wants) = self.clients.get(&client) else {
+            return Vec::new();
+        };
+        // Breadth first, the keys asked for before any dependent: a key asked for is cancelled
+        // even when another client wants it; a dependent only when no other client does.
+        let mut todo: VecDeque<(TaskId, bool)> = keys
+            .iter()
+            .filter_map(|k| self.ids.get(k).copied())
+            .filter(|id| wants.contains(id))
+            .map(|id| (id, true))
+            .collect();
+        let mut seen: FxHashSet<TaskId> = FxHashSet::default();
+        let mut cancel = Vec::new();
+        while let Some((id, asked)) = todo.pop_front() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(t) = self.tasks.get(&id) else {
+                continue;
+            };
+            let mine = wants.contains(&id);
+            let others = t.wanted_by.saturating_sub(u32::from(mine)) > 0;
+            if others {
+                if asked {
+                    cancel.push(id);
+                }
+                continue;
+            }
+            if mine {
+                cancel.push(id);
+            }
+            todo.extend(t.dependents.iter().map(|d| (*d, false)));
+        }
+        let mut keys = Vec::with_capacity(cancel.len());
+        for &id in &cancel {
+            if let Some(w) = self.clients.get_mut(&client) {
+                w.remove(&id);
+            }
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.wanted_by = t.wanted_by.saturating_sub(1);
+                keys.push(t.key.clone());
+            }
+        }
+        if out.ready.contains_key(&client) || out.erred.contains_key(&client) {
+            let ids: FxHashSet<TaskId> = cancel.iter().copied().collect();
+            let named: FxHashSet<&Key> = keys.iter().collect();
+            if let Some(ready) = out.ready.get_mut(&client) {
+                ready.retain(|id| !ids.contains(id));
+            }
+            if let Some(erred) = out.erred.get_mut(&client) {
+                erred.retain(|(k, _)| !named.contains(k));
+            }
+        }
+        for &id in &cancel {
+            self.release_unwanted(id, out);
+        }
+        keys
     }
 
     /// A client went away: everything it held is released.
@@ -974,6 +1090,7 @@ impl SchedulerState {
             return;
         };
         out.compute.remove(&worker);
+        out.cancel.remove(&worker);
         out.free.remove(&worker);
         if self.workers.is_empty() {
             self.no_workers_since = Some(Instant::now());
@@ -1373,5 +1490,142 @@ mod tests {
         assert_eq!(s.state_of(&Key::new("a")), TaskState::Queued);
         assert_eq!(s.check_no_workers(Instant::now(), &mut out), 1);
         assert!(out.erred[&7][0].1.contains("no workers"));
+    }
+
+    fn keys(names: &[&str]) -> Vec<Key> {
+        names.iter().map(|n| Key::new(*n)).collect()
+    }
+
+    #[test]
+    fn cancelling_queued_and_running_tasks_takes_them_back() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        let tasks = vec![task("t0", &[]), task("t1", &[]), task("t2", &[])];
+        s.update_graph(7, tasks, &keys(&["t0", "t1", "t2"]), &mut out)
+            .unwrap();
+        let (t0, t1) = (id(&s, "t0"), id(&s, "t1"));
+        assert_eq!(sent(&mut out, 1), vec![t0, t1], "1 thread x saturation 2");
+        assert_eq!(s.state_of(&Key::new("t2")), TaskState::Queued);
+        // Queued: forgotten, and no worker hears of it.
+        let gone = s.cancel_keys(7, &keys(&["t2"]), &mut out);
+        assert_eq!(gone, keys(&["t2"]));
+        assert_eq!(s.state_of(&Key::new("t2")), TaskState::Forgotten);
+        assert!(out.cancel.is_empty() && out.compute.is_empty());
+        // Running: the worker is told to drop it; its slot is free again.
+        s.cancel_keys(7, &keys(&["t0"]), &mut out);
+        assert_eq!(out.cancel.remove(&1), Some(vec![t0]));
+        assert_eq!(s.state_of(&Key::new("t0")), TaskState::Forgotten);
+        assert_eq!(s.state_of(&Key::new("t1")), TaskState::Processing(1));
+        s.update_graph(7, vec![task("t3", &[])], &keys(&["t3"]), &mut out)
+            .unwrap();
+        assert_eq!(sent(&mut out, 1), vec![id(&s, "t3")]);
+        // A run that had started still reports: its result is freed at once.
+        s.task_finished(1, t0, 8, &mut out);
+        assert_eq!(out.free.remove(&1), Some(vec![t0]));
+        assert!(out.ready.is_empty());
+        // Submitted again, the key runs again.
+        s.update_graph(7, vec![task("t0", &[])], &keys(&["t0"]), &mut out)
+            .unwrap();
+        assert_eq!(s.state_of(&Key::new("t0")), TaskState::Queued);
+        s.task_finished(1, t1, 8, &mut out);
+        assert_eq!(sent(&mut out, 1), vec![id(&s, "t0")]);
+    }
+
+    #[test]
+    fn cancelling_frees_results_and_the_inputs_no_one_else_needs() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(
+            7,
+            vec![task("a", &[]), task("b", &["a"]), task("done", &[])],
+            &keys(&["b", "done"]),
+            &mut out,
+        )
+        .unwrap();
+        let (a, b, done) = (id(&s, "a"), id(&s, "b"), id(&s, "done"));
+        sent(&mut out, 1);
+        s.task_finished(1, done, 8, &mut out);
+        s.task_finished(1, a, 8, &mut out);
+        assert_eq!(sent(&mut out, 1), vec![b]);
+        // `b` runs, its input `a` is held: cancelling `b` takes it back and frees `a`.
+        // The news that `done` is ready, not yet sent, is dropped with it below.
+        assert_eq!(out.ready[&7], vec![done]);
+        assert_eq!(s.cancel_keys(7, &keys(&["b"]), &mut out), keys(&["b"]));
+        assert_eq!(out.cancel.remove(&1), Some(vec![b]));
+        assert_eq!(out.free.remove(&1), Some(vec![a]));
+        assert_eq!(s.state_of(&Key::new("a")), TaskState::Forgotten);
+        // A finished result: cancelling releases it.
+        assert_eq!(s.state_of(&Key::new("done")), TaskState::Memory);
+        assert_eq!(
+            s.cancel_keys(7, &keys(&["done"]), &mut out),
+            keys(&["done"])
+        );
+        assert_eq!(out.free.remove(&1), Some(vec![done]));
+        assert!(out.ready[&7].is_empty());
+        assert!(s.is_empty(), "{} tasks left", s.len());
+    }
+
+    #[test]
+    fn cancelling_takes_this_clients_dependents_and_spares_other_clients() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 4, &mut out);
+        // Client 7 wants `a` and `b`, which needs `a` through `x`, which no one wants.
+        // Client 8 wants `e`, which needs `a`, and `s`, which client 7 wants too.
+        s.update_graph(
+            7,
+            vec![
+                task("a", &[]),
+                task("x", &["a"]),
+                task("b", &["x"]),
+                task("s", &[]),
+            ],
+            &keys(&["a", "b", "s"]),
+            &mut out,
+        )
+        .unwrap();
+        s.update_graph(8, vec![task("e", &["a"])], &keys(&["e", "s"]), &mut out)
+            .unwrap();
+        let (a, sh) = (id(&s, "a"), id(&s, "s"));
+        sent(&mut out, 1);
+        // `s` is wanted by client 8 too: only client 7's interest goes.
+        let gone = s.cancel_keys(7, &keys(&["s"]), &mut out);
+        assert_eq!(gone, keys(&["s"]));
+        assert_eq!(s.state_of(&Key::new("s")), TaskState::Processing(1));
+        assert!(out.cancel.is_empty());
+        // `a`: client 7's dependent `b` goes with it, but client 8's `e` keeps `a` running.
+        let mut gone = s.cancel_keys(7, &keys(&["a"]), &mut out);
+        gone.sort();
+        assert_eq!(gone, keys(&["a", "b"]));
+        assert_eq!(s.state_of(&Key::new("b")), TaskState::Forgotten);
+        assert_eq!(s.state_of(&Key::new("x")), TaskState::Forgotten);
+        assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+        assert!(out.cancel.is_empty());
+        // Results now go to client 8 only.
+        s.task_finished(1, sh, 8, &mut out);
+        s.task_finished(1, a, 8, &mut out);
+        assert_eq!(out.ready.remove(&8), Some(vec![sh]));
+        assert!(out.ready.is_empty());
+        assert_eq!(sent(&mut out, 1), vec![id(&s, "e")]);
+        // Cancelling what the client no longer holds changes nothing.
+        assert!(s
+            .cancel_keys(7, &keys(&["a", "e", "ghost"]), &mut out)
+            .is_empty());
+        assert_eq!(s.state_of(&Key::new("a")), TaskState::Memory);
+    }
+
+    #[test]
+    fn cancelling_an_erred_key_forgets_it() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(7, vec![task("a", &[])], &keys(&["a"]), &mut out)
+            .unwrap();
+        s.task_failed(1, id(&s, "a"), "boom".into(), false, &mut out);
+        assert_eq!(s.state_of(&Key::new("a")), TaskState::Erred);
+        assert_eq!(s.cancel_keys(7, &keys(&["a"]), &mut out), keys(&["a"]));
+        assert!(s.is_empty());
     }
 }

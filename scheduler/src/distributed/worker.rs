@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dusk_core::{Data, Key, WireOp};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
@@ -348,6 +348,9 @@ async fn run(
     let (internal_tx, mut internal) = mpsc::unbounded_channel::<Internal>();
     let mut heartbeat = tokio::time::interval(config.heartbeat);
     let pool: Pool = Arc::default();
+    // Tasks whose inputs are being fetched, and those of them cancelled meanwhile.
+    let mut fetching: FxHashSet<TaskId> = FxHashSet::default();
+    let mut cancelled: FxHashSet<TaskId> = FxHashSet::default();
     tokio::pin!(stop);
     let outcome = loop {
         tokio::select! {
@@ -358,7 +361,22 @@ async fn run(
             frame = reader.read() => match frame {
                 Ok(Some((Message::Compute { tasks }, _))) => {
                     for task in tasks {
-                        start_task(task, &store, &job_tx, &internal_tx, &scheduler, &stats, &pool);
+                        // Sent again after a cancel: it is wanted after all.
+                        let id = task.id;
+                        cancelled.remove(&id);
+                        if start_task(task, &store, &job_tx, &internal_tx, &scheduler, &stats, &pool) {
+                            fetching.insert(id);
+                        }
+                    }
+                }
+                Ok(Some((Message::CancelCompute { ids }, _))) => {
+                    // Queued jobs go now; tasks still fetching inputs are dropped once the
+                    // inputs arrive; a running task finishes and its result is freed.
+                    let dropped = job_tx.steal(&ids);
+                    for id in ids {
+                        if !dropped.contains(&id) && fetching.contains(&id) {
+                            cancelled.insert(id);
+                        }
                     }
                 }
                 Ok(Some((Message::Steal { ids }, _))) => {
@@ -429,16 +447,20 @@ async fn run(
                     let _ = scheduler.send(Message::Failed { items: failed }.into());
                 }
             }
-            Some(ev) = internal.recv() => match ev {
-                Internal::Fetched { task, result: Ok(fetched) } => {
-                    submit(task, &store, Some(fetched), &job_tx, &scheduler);
+            Some(Internal::Fetched { task, result }) = internal.recv() => {
+                fetching.remove(&task.id);
+                if cancelled.remove(&task.id) {
+                    continue;
                 }
-                Internal::Fetched { task, result: Err((error, missing_input)) } => {
-                    let _ = scheduler.send(Message::Failed {
-                        items: vec![Failed { id: task.id, error, missing_input }],
-                    }.into());
+                match result {
+                    Ok(fetched) => submit(task, &store, Some(fetched), &job_tx, &scheduler),
+                    Err((error, missing_input)) => {
+                        let _ = scheduler.send(Message::Failed {
+                            items: vec![Failed { id: task.id, error, missing_input }],
+                        }.into());
+                    }
                 }
-            },
+            }
         }
     };
     job_tx.close();
@@ -446,6 +468,7 @@ async fn run(
     outcome
 }
 
+/// Queues `task`, or first fetches the inputs this worker lacks; returns whether it fetches.
 fn start_task(
     task: ComputeTask,
     store: &Shared,
@@ -454,7 +477,7 @@ fn start_task(
     scheduler: &Sender,
     stats: &Arc<WorkerStats>,
     pool: &Pool,
-) {
+) -> bool {
     let missing: Vec<TaskId> = {
         let s = lock(store);
         let mut m: Vec<TaskId> = task
@@ -469,7 +492,7 @@ fn start_task(
     };
     if missing.is_empty() {
         submit(task, store, None, jobs, scheduler);
-        return;
+        return false;
     }
     let internal = internal.clone();
     let stats = stats.clone();
@@ -478,6 +501,7 @@ fn start_task(
         let result = fetch_inputs(&task, &missing, &stats, &pool).await;
         let _ = internal.send(Internal::Fetched { task, result });
     });
+    true
 }
 
 async fn fetch_inputs(
