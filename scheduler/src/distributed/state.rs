@@ -238,12 +238,110 @@ pub enum GraphRefused {
     MissingKey(Key),
 }
 
+/// Every task's record in a dense arena, indexed by its [`TaskId`].
+///
+/// The low 32 bits of a task's number are its slot, the high 32 bits the slot's generation, which
+/// changes each time the slot is freed: looking a task up is an index and a comparison (no
+/// hashing), freed slots are reused so the arena stays as large as the live tasks, and a number
+/// still travelling after its task was forgotten never finds the slot's next task.
+struct TaskSlab {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+struct Slot {
+    generation: u32,
+    task: Option<TaskRecord>,
+}
+
+impl TaskSlab {
+    fn new() -> TaskSlab {
+        TaskSlab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn split(id: TaskId) -> (usize, u32) {
+        ((id & 0xffff_ffff) as usize, (id >> 32) as u32)
+    }
+
+    fn id(slot: usize, generation: u32) -> TaskId {
+        ((generation as u64) << 32) | slot as u64
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Stores `task` and returns its number (never 0: generations start at 1).
+    fn insert(&mut self, task: TaskRecord) -> TaskId {
+        self.len += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                let s = &mut self.slots[slot as usize];
+                s.task = Some(task);
+                TaskSlab::id(slot as usize, s.generation)
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 1,
+                    task: Some(task),
+                });
+                TaskSlab::id(self.slots.len() - 1, 1)
+            }
+        }
+    }
+
+    fn get(&self, id: &TaskId) -> Option<&TaskRecord> {
+        let (slot, generation) = TaskSlab::split(*id);
+        match self.slots.get(slot) {
+            Some(s) if s.generation == generation => s.task.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn get_mut(&mut self, id: &TaskId) -> Option<&mut TaskRecord> {
+        let (slot, generation) = TaskSlab::split(*id);
+        match self.slots.get_mut(slot) {
+            Some(s) if s.generation == generation => s.task.as_mut(),
+            _ => None,
+        }
+    }
+
+    fn remove(&mut self, id: &TaskId) -> Option<TaskRecord> {
+        let (slot, generation) = TaskSlab::split(*id);
+        let s = self.slots.get_mut(slot)?;
+        if s.generation != generation {
+            return None;
+        }
+        let task = s.task.take()?;
+        s.generation = s.generation.wrapping_add(1).max(1);
+        self.free.push(slot as u32);
+        self.len -= 1;
+        Some(task)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (TaskId, &TaskRecord)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.task
+                .as_ref()
+                .map(|t| (TaskSlab::id(i, s.generation), t))
+        })
+    }
+}
+
 /// The scheduler's view of every task, worker and client.
 pub struct SchedulerState {
     config: StateConfig,
-    tasks: FxHashMap<TaskId, TaskRecord>,
+    tasks: TaskSlab,
     ids: FxHashMap<Key, TaskId>,
-    next_id: TaskId,
     workers: FxHashMap<WorkerId, WorkerRecord>,
     clients: FxHashMap<ClientId, FxHashSet<TaskId>>,
     queue: VecDeque<TaskId>,
@@ -257,9 +355,8 @@ impl SchedulerState {
     pub fn new(config: StateConfig) -> SchedulerState {
         SchedulerState {
             config,
-            tasks: FxHashMap::default(),
+            tasks: TaskSlab::new(),
             ids: FxHashMap::default(),
-            next_id: 1,
             workers: FxHashMap::default(),
             clients: FxHashMap::default(),
             queue: VecDeque::new(),
@@ -399,12 +496,8 @@ impl SchedulerState {
             if self.ids.contains_key(&t.key) {
                 continue;
             }
-            let id = self.next_id;
-            self.next_id += 1;
-            self.ids.insert(t.key.clone(), id);
-            self.tasks.insert(
-                id,
-                TaskRecord {
+            let key = t.key.clone();
+            let id = self.tasks.insert(TaskRecord {
                     key: t.key,
                     op: t.op,
                     inputs: Vec::new(),
@@ -419,8 +512,8 @@ impl SchedulerState {
                     retries,
                     fetch_failures: 0,
                     error: None,
-                },
-            );
+            });
+            self.ids.insert(key, id);
             // Inputs are resolved below, once every key of the batch has an id.
             pending.push((id, t.deps));
         }
@@ -1179,7 +1272,7 @@ impl SchedulerState {
             .tasks
             .iter()
             .filter(|(_, t)| t.state.is_pending())
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         let n = pending.len();
         let msg = format!(
