@@ -109,6 +109,34 @@ block_from!(i64, I64);
 block_from!(i32, I32);
 block_from!(bool, Bool);
 
+/// A shared copy of a type name: the same few names tag millions of values, so each thread keeps
+/// the names it has seen and hands out clones instead of allocating a copy per value.
+///
+/// ```
+/// use std::sync::Arc;
+/// let a = dusk_core::data::intern_type_name("u64");
+/// let b = dusk_core::data::intern_type_name("u64");
+/// assert!(Arc::ptr_eq(&a, &b));
+/// ```
+pub fn intern_type_name(name: &str) -> Arc<str> {
+    const MAX: usize = 64;
+    thread_local! {
+        static NAMES: std::cell::RefCell<Vec<Arc<str>>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if let Some(n) = names.iter().find(|n| &***n == name) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(name);
+        if names.len() >= MAX {
+            names.remove(0);
+        }
+        names.push(n.clone());
+        n
+    })
+}
+
 /// A user value serialized with serde (postcard), tagged with its Rust type name.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SerializedValue {
@@ -294,7 +322,7 @@ impl Data {
             message: e.to_string(),
         })?;
         Ok(Data::Value(SerializedValue::from_parts(
-            std::any::type_name::<T>(),
+            intern_type_name(std::any::type_name::<T>()),
             bytes,
         )))
     }

@@ -267,36 +267,53 @@ impl Op for LiteralOp {
     }
 
     fn to_wire(&self) -> Result<WireOp, WireError> {
-        let codec = |e: crate::error::DataError| WireError::Codec(e.to_string());
-        let literal = match &self.data {
-            Data::Value(v) => WireLiteral::Value {
-                type_name: v.type_name().to_string(),
-                bytes: v.bytes().to_vec(),
-            },
-            Data::Frame(df) => WireLiteral::Frame(crate::ipc::frame_to_ipc(df).map_err(codec)?),
-            Data::Local(v) => match v.to_serialized() {
-                Some(sent) => {
-                    let sent = sent.map_err(codec)?;
-                    WireLiteral::Value {
-                        type_name: sent.type_name().to_string(),
-                        bytes: sent.bytes().to_vec(),
-                    }
-                }
-                None => return Err(WireError::Closure),
-            },
-            other => {
-                return Err(WireError::Codec(format!(
-                    "a literal {} travels through the data channel, not inside a graph",
-                    other.describe()
-                )))
-            }
-        };
+        let literal = wire_literal(&self.data)?;
         let payload = postcard::to_stdvec(&literal).map_err(|e| WireError::Codec(e.to_string()))?;
         Ok(WireOp {
             kind: LITERAL_KIND.to_string(),
             payload,
         })
     }
+}
+
+/// The wire form of a literal value.
+fn wire_literal(data: &Data) -> Result<WireLiteral, WireError> {
+    let codec = |e: crate::error::DataError| WireError::Codec(e.to_string());
+    Ok(match data {
+        Data::Value(v) => WireLiteral::Value {
+            type_name: v.type_name().to_string(),
+            bytes: v.bytes().to_vec(),
+        },
+        Data::Frame(df) => WireLiteral::Frame(crate::ipc::frame_to_ipc(df).map_err(codec)?),
+        Data::Local(v) => match v.to_serialized() {
+            Some(sent) => {
+                let sent = sent.map_err(codec)?;
+                WireLiteral::Value {
+                    type_name: sent.type_name().to_string(),
+                    bytes: sent.bytes().to_vec(),
+                }
+            }
+            None => return Err(WireError::Closure),
+        },
+        other => {
+            return Err(WireError::Codec(format!(
+                "a literal {} travels through the data channel, not inside a graph",
+                other.describe()
+            )))
+        }
+    })
+}
+
+/// A literal value from its wire form.
+fn literal_data(literal: WireLiteral) -> Result<Data, String> {
+    Ok(match literal {
+        WireLiteral::Value { type_name, bytes } => Data::Value(
+            crate::data::SerializedValue::from_parts(crate::data::intern_type_name(&type_name), bytes),
+        ),
+        WireLiteral::Frame(bytes) => {
+            Data::Frame(crate::ipc::frame_from_ipc(&bytes).map_err(|e| e.to_string())?)
+        }
+    })
 }
 
 /// A literal's wire form: a serialized value, or a DataFrame as Arrow IPC.
@@ -313,19 +330,107 @@ fn decode_literal(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
         message,
     };
     let literal: WireLiteral = postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
-    let data = match literal {
-        WireLiteral::Value { type_name, bytes } => {
-            Data::Value(crate::data::SerializedValue::from_parts(type_name, bytes))
-        }
-        WireLiteral::Frame(bytes) => {
-            Data::Frame(crate::ipc::frame_from_ipc(&bytes).map_err(|e| codec(e.to_string()))?)
-        }
-    };
+    let data = literal_data(literal).map_err(codec)?;
     Ok(Arc::new(LiteralOp::new(data)))
 }
 
 inventory::submit! {
     OpDecoder { kind: LITERAL_KIND, decode: decode_literal }
+}
+
+/// An op with its first inputs bound to values: runs the inner op on `args` followed by the
+/// task's own inputs.
+///
+/// This is how a call's arguments travel inside its task, as in Dask, instead of each becoming
+/// a task of its own: `Client::map` over a hundred thousand items sends a hundred thousand
+/// tasks, not twice as many.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dusk_core::op::BoundOp;
+/// use dusk_core::{Data, FnOp, Op};
+/// let add = FnOp::new("add", |inputs: Vec<Data>| {
+///     let a = inputs[0].decode::<u64>()?;
+///     let b = inputs[1].decode::<u64>()?;
+///     Ok(Data::encode(&(a + b))?)
+/// });
+/// let bound = BoundOp::new(Arc::new(add), vec![Data::encode(&40u64).unwrap()]);
+/// let out = bound.run(vec![Data::encode(&2u64).unwrap()]).unwrap();
+/// assert_eq!(out.decode::<u64>().unwrap(), 42);
+/// assert_eq!(bound.name(), "add");
+/// ```
+pub struct BoundOp {
+    op: Arc<dyn Op>,
+    args: Vec<Data>,
+}
+
+impl BoundOp {
+    /// `op` with `args` as its first inputs.
+    pub fn new(op: Arc<dyn Op>, args: Vec<Data>) -> BoundOp {
+        BoundOp { op, args }
+    }
+}
+
+const BOUND_KIND: &str = "dusk.bound";
+
+/// A bound op's wire form.
+#[derive(Serialize, Deserialize)]
+struct WireBound {
+    op: WireOp,
+    args: Vec<WireLiteral>,
+}
+
+impl Op for BoundOp {
+    fn name(&self) -> &str {
+        self.op.name()
+    }
+
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let mut all = Vec::with_capacity(self.args.len() + inputs.len());
+        all.extend(self.args.iter().cloned());
+        all.extend(inputs);
+        self.op.run(all)
+    }
+
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        let op = self.op.to_wire()?;
+        let args = self
+            .args
+            .iter()
+            .map(wire_literal)
+            .collect::<Result<Vec<_>, _>>()?;
+        let payload = postcard::to_stdvec(&WireBound { op, args })
+            .map_err(|e| WireError::Codec(e.to_string()))?;
+        Ok(WireOp {
+            kind: BOUND_KIND.to_string(),
+            payload,
+        })
+    }
+}
+
+fn decode_bound(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
+    let bound: WireBound = postcard::from_bytes(payload).map_err(|e| GraphError::Codec {
+        kind: BOUND_KIND.to_string(),
+        action: "decoded",
+        message: e.to_string(),
+    })?;
+    let op = bound.op.decode()?;
+    let args = bound
+        .args
+        .into_iter()
+        .map(|a| {
+            literal_data(a).map_err(|message| GraphError::Codec {
+                kind: BOUND_KIND.to_string(),
+                action: "decoded",
+                message,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(BoundOp::new(op, args)))
+}
+
+inventory::submit! {
+    OpDecoder { kind: BOUND_KIND, decode: decode_bound }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dusk_core::op::BoundOp;
 use dusk_core::{
     optimize, Collection, ComputeError, Data, Graph, Key, LiteralOp, Op, OptimizeOptions, Task,
     Tokenizer, WireTask,
@@ -734,6 +735,9 @@ impl Client {
     }
 
     /// Submits `make(item)` for every item, each with the item as its one argument.
+    ///
+    /// Each item travels inside its task (as in Dask), so `n` items make `n` tasks. Equal items
+    /// with equal ops make the same key, computed once.
     pub fn map<T, O: Op>(
         &self,
         make: impl Fn() -> O,
@@ -742,38 +746,51 @@ impl Client {
     where
         T: serde::Serialize,
     {
-        let mut graph = Graph::new();
-        let mut keys = Vec::new();
+        let items = items.into_iter();
+        let mut tasks = Vec::with_capacity(items.size_hint().0);
+        let mut keys = Vec::with_capacity(items.size_hint().0);
         for item in items {
             let op = make();
+            let name = op.name().to_string();
             let data = Data::encode(&item).map_err(sched_err)?;
-            let lit = LiteralOp::new(data);
-            let w = lit
+            let wop = BoundOp::new(Arc::new(op), vec![data])
                 .to_wire()
-                .map_err(|_| sched_err("unserializable item"))?;
-            let lit_key = Key::new(
-                Tokenizer::new("literal")
-                    .write_bytes(&w.payload)
-                    .name("literal"),
-            );
-            let wop = op
-                .to_wire()
-                .map_err(|_| dusk_core::GraphError::NotSerializable {
-                    key: lit_key.clone(),
-                    op: op.name().to_string(),
+                .map_err(|e| match e {
+                    dusk_core::WireError::Closure => dusk_core::GraphError::NotSerializable {
+                        key: Key::new(name.as_str()),
+                        op: name.clone(),
+                    },
+                    dusk_core::WireError::Codec(message) => dusk_core::GraphError::Codec {
+                        kind: name.clone(),
+                        action: "encoded",
+                        message,
+                    },
                 })?;
             let key = Key::new(
                 Tokenizer::new("map")
                     .write(&wop.kind)
                     .write_bytes(&wop.payload)
-                    .write(&lit_key)
-                    .name(op.name()),
+                    .name(&name),
             );
-            graph.insert(lit_key.clone(), Task::new(lit, vec![]));
-            graph.insert(key.clone(), Task::new(op, vec![lit_key]));
-            keys.push(key);
+            keys.push(key.clone());
+            tasks.push(WireTask {
+                key,
+                op: wop,
+                deps: Vec::new(),
+            });
         }
-        self.submit_graph(&graph, &keys)
+        self.send(Request::Submit {
+            tasks,
+            keys: keys.clone(),
+            retries: self.retries(),
+        })?;
+        Ok(keys
+            .into_iter()
+            .map(|key| RemoteFuture {
+                key,
+                client: self.clone(),
+            })
+            .collect())
     }
 
     /// Waits for every future and fetches the results, in order.
@@ -890,6 +907,9 @@ struct Core {
     /// `Cancel` messages sent, and answered by the scheduler (it answers each, in order).
     cancels_sent: u64,
     cancels_answered: u64,
+    /// Keys released since the last message to the scheduler, sent as one `Release` before any
+    /// other message (so the scheduler hears everything in order).
+    releases: Vec<Key>,
 }
 
 impl Core {
@@ -906,6 +926,15 @@ impl Core {
             lost: None,
             cancels_sent: 0,
             cancels_answered: 0,
+            releases: Vec::new(),
+        }
+    }
+
+    /// Sends the releases gathered so far.
+    fn flush_releases(&mut self) {
+        if !self.releases.is_empty() {
+            let keys = std::mem::take(&mut self.releases);
+            let _ = self.scheduler.send(Message::Release { keys }.into());
         }
     }
 
@@ -917,13 +946,31 @@ impl Core {
         // `me` keeps the channel open; the core ends when only `me` is left.
         loop {
             tokio::select! {
-                r = requests.recv() => match r {
-                    Some(Request::Close) | None => {
-                        self.lose("the client was closed".into());
-                        return;
+                r = requests.recv() => {
+                    // Take every request already waiting: dropping a hundred thousand futures
+                    // then costs one `Release` message, not a hundred thousand.
+                    let mut next = r;
+                    let mut n = 0;
+                    loop {
+                        match next {
+                            Some(Request::Close) | None => {
+                                self.flush_releases();
+                                self.lose("the client was closed".into());
+                                return;
+                            }
+                            Some(r) => self.request(r),
+                        }
+                        n += 1;
+                        if n >= 4096 {
+                            break;
+                        }
+                        match requests.try_recv() {
+                            Ok(r) => next = Some(r),
+                            Err(_) => break,
+                        }
                     }
-                    Some(r) => self.request(r),
-                },
+                    self.flush_releases();
+                }
                 frame = reader.read(), if self.lost.is_none() => match frame {
                     Ok(Some((m, payload))) => self.message(m, payload),
                     Ok(None) => self.lose("the scheduler closed the connection".into()),
@@ -954,6 +1001,9 @@ impl Core {
     }
 
     fn request(&mut self, r: Request) {
+        if !matches!(r, Request::Decref { .. }) {
+            self.flush_releases();
+        }
         match r {
             Request::Submit {
                 tasks,
@@ -986,20 +1036,14 @@ impl Core {
                 );
             }
             Request::Decref { keys } => {
-                let mut release = Vec::new();
                 for k in keys {
                     if let Some(e) = self.entries.get_mut(&k) {
                         e.refs -= 1;
                         if e.refs == 0 {
                             self.entries.remove(&k);
-                            release.push(k);
+                            self.releases.push(k);
                         }
                     }
-                }
-                if !release.is_empty() {
-                    let _ = self
-                        .scheduler
-                        .send(Message::Release { keys: release }.into());
                 }
             }
             Request::Gather { keys, reply } => {

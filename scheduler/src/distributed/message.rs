@@ -461,7 +461,7 @@ fn array_bytes(a: &ArrayBlock) -> Vec<u8> {
 pub fn data_from_wire(kind: &DataKind, bytes: &[u8]) -> Result<Option<Data>, String> {
     match kind {
         DataKind::Value(t) => Ok(Some(Data::Value(SerializedValue::from_parts(
-            t.as_str(),
+            dusk_core::data::intern_type_name(t),
             bytes,
         )))),
         DataKind::Array { dtype, shape } => array_from(dtype, shape, bytes)
