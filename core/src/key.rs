@@ -30,8 +30,25 @@ use xxhash_rust::xxh3::Xxh3;
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Key {
+    #[serde(deserialize_with = "deserialize_name")]
     name: Arc<str>,
     index: SmallVec<[u32; 2]>,
+}
+
+/// Reads a key's name straight into its shared string: one allocation per key received, where
+/// going through `Box<str>` would take two.
+fn deserialize_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    struct Name;
+    impl serde::de::Visitor<'_> for Name {
+        type Value = Arc<str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a key name")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(v))
+        }
+    }
+    d.deserialize_str(Name)
 }
 
 impl Key {

@@ -1365,8 +1365,8 @@ impl Core {
             let _ = w.reply.send(Ok(Vec::new()));
             return;
         }
-        // Small results came with the scheduler's message: no fetch needed.
-        let inline: Option<Vec<Data>> = w
+        // Small results came with the scheduler's message: only the others are fetched.
+        let inline: Vec<Option<Data>> = w
             .keys
             .iter()
             .map(|k| match self.entries.get(k).map(|e| &e.status) {
@@ -1374,14 +1374,16 @@ impl Core {
                 _ => None,
             })
             .collect();
-        if let Some(data) = inline {
-            let _ = w.reply.send(Ok(data));
+        if inline.iter().all(Option::is_some) {
+            let _ = w.reply.send(Ok(inline.into_iter().flatten().collect()));
             return;
         }
         let locations: Vec<(Key, TaskId, Vec<String>)> = w
             .keys
             .iter()
-            .filter_map(|k| match self.entries.get(k).map(|e| &e.status) {
+            .zip(&inline)
+            .filter(|(_, d)| d.is_none())
+            .filter_map(|(k, _)| match self.entries.get(k).map(|e| &e.status) {
                 Some(Status::Ready(id, who, _)) => Some((k.clone(), *id, who.clone())),
                 _ => None,
             })
@@ -1389,7 +1391,13 @@ impl Core {
         let pool = self.pool.clone();
         let me = self.me.clone();
         tokio::spawn(async move {
-            let result = gather(&pool, &locations).await;
+            let result = gather(&pool, &locations).await.map(|fetched| {
+                let mut fetched = fetched.into_iter();
+                inline
+                    .into_iter()
+                    .filter_map(|d| d.or_else(|| fetched.next()))
+                    .collect()
+            });
             let _ = me.send(Request::Gathered { waiter: w, result });
         });
     }

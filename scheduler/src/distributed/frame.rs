@@ -105,9 +105,8 @@ pub fn encode<P: AsRef<[u8]>>(
     buf.put_u32_le(0);
     buf.put_u32_le(0);
     let header_start = buf.len();
-    let mut writer = buf.writer();
-    postcard::to_io(message, &mut writer).map_err(|e| FrameError::Encode(e.to_string()))?;
-    let buf = writer.into_inner();
+    postcard::serialize_with_flavor(message, BufFlavor(buf))
+        .map_err(|e| FrameError::Encode(e.to_string()))?;
     let header_len = buf.len() - header_start;
     for p in payload {
         buf.extend_from_slice(p.as_ref());
@@ -120,6 +119,27 @@ pub fn encode<P: AsRef<[u8]>>(
     buf[start..start + 4].copy_from_slice(&total32.to_le_bytes());
     buf[start + 4..start + 8].copy_from_slice(&(header_len as u32).to_le_bytes());
     Ok(())
+}
+
+/// Lets postcard write a header straight into the frame buffer, a slice at a time.
+struct BufFlavor<'a>(&'a mut BytesMut);
+
+impl postcard::ser_flavors::Flavor for BufFlavor<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.put_u8(data);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
 }
 
 /// Cuts one frame off the front of `buf`: `Ok(None)` if more bytes are needed, an error if the

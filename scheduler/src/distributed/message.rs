@@ -149,7 +149,7 @@ pub struct ComputeTask {
     /// Its key, for errors.
     pub key: Key,
     /// What runs.
-    pub op: WireOp,
+    pub op: std::sync::Arc<WireOp>,
     /// The inputs, in the order the op takes them (repeats allowed).
     pub inputs: Vec<TaskId>,
     /// Where the inputs this worker does not hold live: `(input, data address of a holder)`.

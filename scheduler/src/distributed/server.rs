@@ -495,10 +495,15 @@ impl Scheduler {
                         payload.push(bytes.clone());
                         (kind.clone(), bytes.len() as u64)
                     });
+                    // A result sent inline needs no address: the client has it.
+                    let who_has = match inline {
+                        Some(_) => Vec::new(),
+                        None => self.state.who_has(id).map(str::to_string).collect(),
+                    };
                     Some(KeyReady {
                         key,
                         id,
-                        who_has: self.state.who_has(id).map(str::to_string).collect(),
+                        who_has,
                         inline,
                     })
                 })

@@ -43,10 +43,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dusk_core::{Key, WireOp, WireTask};
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use super::message::TaskId;
 
@@ -164,13 +166,13 @@ impl Default for StateConfig {
 
 struct TaskRecord {
     key: Key,
-    op: WireOp,
+    op: Arc<WireOp>,
     inputs: Vec<TaskId>,
     deps: Vec<TaskId>,
     dependents: Vec<TaskId>,
     state: TaskState,
     waiting_on: u32,
-    who_has: Vec<WorkerId>,
+    who_has: SmallVec<[WorkerId; 2]>,
     nbytes: u64,
     wanted_by: u32,
     suspicious: u32,
@@ -384,7 +386,7 @@ impl SchedulerState {
     }
 
     /// The key, op and inputs of a task, to build the message that runs it.
-    pub fn task(&self, id: TaskId) -> Option<(&Key, &WireOp, &[TaskId], bool)> {
+    pub fn task(&self, id: TaskId) -> Option<(&Key, &Arc<WireOp>, &[TaskId], bool)> {
         self.tasks
             .get(&id)
             .map(|t| (&t.key, &t.op, t.inputs.as_slice(), t.wanted_by > 0))
@@ -499,13 +501,13 @@ impl SchedulerState {
             let key = t.key.clone();
             let id = self.tasks.insert(TaskRecord {
                     key: t.key,
-                    op: t.op,
+                    op: Arc::new(t.op),
                     inputs: Vec::new(),
                     deps: Vec::new(),
                     dependents: Vec::new(),
                     state: TaskState::Released,
                     waiting_on: 0,
-                    who_has: Vec::new(),
+                    who_has: SmallVec::new(),
                     nbytes: 0,
                     wanted_by: 0,
                     suspicious: 0,
@@ -955,15 +957,15 @@ impl SchedulerState {
         let Some(t) = self.tasks.get(&id) else { return };
         match t.state {
             TaskState::Memory => {
-                let holders = t.who_has.clone();
+                let holders = match self.tasks.get_mut(&id) {
+                    Some(t) => std::mem::take(&mut t.who_has),
+                    None => SmallVec::new(),
+                };
                 for w in holders {
                     out.free.entry(w).or_default().push(id);
                     if let Some(r) = self.workers.get_mut(&w) {
                         r.has.remove(&id);
                     }
-                }
-                if let Some(t) = self.tasks.get_mut(&id) {
-                    t.who_has.clear();
                 }
                 self.set_state(id, TaskState::Released);
             }
@@ -975,7 +977,7 @@ impl SchedulerState {
 
     /// Forgets `id` (and then its inputs) if no client wants it and no task depends on it.
     fn forget_if_unreferenced(&mut self, id: TaskId, out: &mut Outbox) {
-        let mut stack = vec![id];
+        let mut stack: SmallVec<[TaskId; 8]> = smallvec::smallvec![id];
         while let Some(id) = stack.pop() {
             let Some(t) = self.tasks.get(&id) else {
                 continue;
@@ -1038,7 +1040,7 @@ impl SchedulerState {
     /// After `id` lost a client: release it and whatever only it needed.
     fn release_unwanted(&mut self, id: TaskId, out: &mut Outbox) {
         // Pending tasks that nothing needs any more are released, inputs first checked again.
-        let mut stack = vec![id];
+        let mut stack: SmallVec<[TaskId; 8]> = smallvec::smallvec![id];
         while let Some(id) = stack.pop() {
             if self.needs_result(id) {
                 continue;

@@ -197,7 +197,7 @@ fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
 struct Job {
     id: TaskId,
     key: Key,
-    op: WireOp,
+    op: Arc<WireOp>,
     inputs: Vec<Data>,
     wanted: bool,
 }
