@@ -209,7 +209,12 @@ impl Tokenizer {
     /// assert_eq!(name.len(), "sum-".len() + 32);
     /// ```
     pub fn name(&self, prefix: &str) -> String {
-        format!("{prefix}-{}", self.finish())
+        use std::fmt::Write;
+        let mut name = String::with_capacity(prefix.len() + 33);
+        name.push_str(prefix);
+        name.push('-');
+        let _ = write!(name, "{:032x}", self.hasher.digest128());
+        name
     }
 }
 

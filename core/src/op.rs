@@ -13,7 +13,7 @@
 //! Registration happens through `inventory`, so a worker started from the user's binary knows
 //! every op that binary links, and an op kind it does not know is reported by name.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -85,13 +85,16 @@ pub struct WireOp {
 impl WireOp {
     /// Rebuilds the op through the registry.
     pub fn decode(&self) -> Result<Arc<dyn Op>, GraphError> {
-        let decoder = registry()
-            .get(self.kind.as_str())
-            .ok_or_else(|| GraphError::UnknownOp {
-                kind: self.kind.clone(),
-            })?;
-        (decoder.decode)(&self.payload)
+        decode_op(&self.kind, &self.payload)
     }
+}
+
+/// Rebuilds an op of `kind` from `payload` through the registry.
+fn decode_op(kind: &str, payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
+    let decoder = registry().get(kind).ok_or_else(|| GraphError::UnknownOp {
+        kind: kind.to_string(),
+    })?;
+    (decoder.decode)(payload)
 }
 
 /// An op whose arguments are plain serde data, and whose wire form is derived from them.
@@ -168,10 +171,10 @@ macro_rules! register_op {
     };
 }
 
-fn registry() -> &'static HashMap<&'static str, &'static OpDecoder> {
-    static REGISTRY: OnceLock<HashMap<&'static str, &'static OpDecoder>> = OnceLock::new();
+fn registry() -> &'static FxHashMap<&'static str, &'static OpDecoder> {
+    static REGISTRY: OnceLock<FxHashMap<&'static str, &'static OpDecoder>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let mut map = HashMap::new();
+        let mut map = FxHashMap::default();
         for decoder in inventory::iter::<OpDecoder> {
             map.entry(decoder.kind).or_insert(decoder);
         }
@@ -304,17 +307,6 @@ fn wire_literal(data: &Data) -> Result<WireLiteral, WireError> {
     })
 }
 
-/// A literal value from its wire form.
-fn literal_data(literal: WireLiteral) -> Result<Data, String> {
-    Ok(match literal {
-        WireLiteral::Value { type_name, bytes } => Data::Value(
-            crate::data::SerializedValue::from_parts(crate::data::intern_type_name(&type_name), bytes),
-        ),
-        WireLiteral::Frame(bytes) => {
-            Data::Frame(crate::ipc::frame_from_ipc(&bytes).map_err(|e| e.to_string())?)
-        }
-    })
-}
 
 /// A literal's wire form: a serialized value, or a DataFrame as Arrow IPC.
 #[derive(Serialize, Deserialize)]
@@ -329,8 +321,9 @@ fn decode_literal(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
         action: "decoded",
         message,
     };
-    let literal: WireLiteral = postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
-    let data = literal_data(literal).map_err(codec)?;
+    let literal: WireLiteralRef<'_> =
+        postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
+    let data = literal_data_ref(literal).map_err(codec)?;
     Ok(Arc::new(LiteralOp::new(data)))
 }
 
@@ -408,25 +401,55 @@ impl Op for BoundOp {
     }
 }
 
+/// A bound op's wire form, read in place: names and bytes borrowed from the payload.
+#[derive(Deserialize)]
+struct WireBoundRef<'a> {
+    #[serde(borrow)]
+    op: WireOpRef<'a>,
+    #[serde(borrow)]
+    args: Vec<WireLiteralRef<'a>>,
+}
+
+/// A [`WireOp`] read in place.
+#[derive(Deserialize)]
+struct WireOpRef<'a> {
+    kind: &'a str,
+    payload: &'a [u8],
+}
+
+/// A [`WireLiteral`] read in place.
+#[derive(Deserialize)]
+enum WireLiteralRef<'a> {
+    Value { type_name: &'a str, bytes: &'a [u8] },
+    Frame(&'a [u8]),
+}
+
 fn decode_bound(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
-    let bound: WireBound = postcard::from_bytes(payload).map_err(|e| GraphError::Codec {
+    let codec = |message: String| GraphError::Codec {
         kind: BOUND_KIND.to_string(),
         action: "decoded",
-        message: e.to_string(),
-    })?;
-    let op = bound.op.decode()?;
+        message,
+    };
+    let bound: WireBoundRef<'_> = postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
+    let op = decode_op(bound.op.kind, bound.op.payload)?;
     let args = bound
         .args
         .into_iter()
-        .map(|a| {
-            literal_data(a).map_err(|message| GraphError::Codec {
-                kind: BOUND_KIND.to_string(),
-                action: "decoded",
-                message,
-            })
-        })
+        .map(|a| literal_data_ref(a).map_err(codec))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Arc::new(BoundOp::new(op, args)))
+}
+
+/// A literal value from its wire form read in place.
+fn literal_data_ref(literal: WireLiteralRef<'_>) -> Result<Data, String> {
+    Ok(match literal {
+        WireLiteralRef::Value { type_name, bytes } => Data::Value(
+            crate::data::SerializedValue::from_parts(crate::data::intern_type_name(type_name), bytes),
+        ),
+        WireLiteralRef::Frame(bytes) => {
+            Data::Frame(crate::ipc::frame_from_ipc(bytes).map_err(|e| e.to_string())?)
+        }
+    })
 }
 
 inventory::submit! {
@@ -459,6 +482,19 @@ mod tests {
         let back = sendable.to_wire().unwrap().decode().unwrap();
         let out = back.run(vec![]).unwrap();
         assert_eq!(out.decode::<Vec<u16>>().unwrap(), vec![3]);
+    }
+
+    #[test]
+    fn bound_ops_round_trip_with_their_arguments() {
+        let lit = LiteralOp::new(Data::encode(&5u32).unwrap());
+        let bound = BoundOp::new(Arc::new(lit), vec![Data::encode(&7u64).unwrap()]);
+        let wire = bound.to_wire().unwrap();
+        assert_eq!(wire.kind, BOUND_KIND);
+        let back = wire.decode().unwrap();
+        assert_eq!(back.name(), "literal");
+        assert_eq!(back.run(vec![]).unwrap().decode::<u32>().unwrap(), 5);
+        let closure = BoundOp::new(Arc::new(FnOp::new("f", |_| Ok(Data::local(())))), vec![]);
+        assert_eq!(closure.to_wire().unwrap_err(), WireError::Closure);
     }
 
     #[test]
