@@ -1026,10 +1026,20 @@ impl Core {
                 if tasks.is_empty() && all_held {
                     return;
                 }
+                // A wanted key that is also the task at its position goes as that position.
+                let mut wanted = Vec::new();
+                let mut wanted_tasks = Vec::new();
+                for (i, k) in keys.into_iter().enumerate() {
+                    match tasks.get(i) {
+                        Some(t) if t.key == k => wanted_tasks.push(i as u32),
+                        _ => wanted.push(k),
+                    }
+                }
                 let _ = self.scheduler.send(
                     Message::UpdateGraph {
                         tasks,
-                        wanted: keys,
+                        wanted,
+                        wanted_tasks,
                         retries,
                     }
                     .into(),

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub type TaskId = u64;
 
 /// The version of this protocol; peers with another version are refused.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Who is on the other side of a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,8 +218,8 @@ pub struct KeyReady {
 /// What one item of a data payload is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DataKind {
-    /// A serde value: its Rust type name.
-    Value(String),
+    /// A serde value: its Rust type name (shared: the same few names tag every value).
+    Value(#[serde(deserialize_with = "deserialize_type_name")] std::sync::Arc<str>),
     /// A raw little-endian array buffer.
     Array {
         /// `f64`, `f32`, `i64`, `i32` or `bool`.
@@ -233,6 +233,23 @@ pub enum DataKind {
     Missing,
     /// The holder has it but it cannot cross the wire; the text says why.
     Unsendable(String),
+}
+
+/// Reads a type name into the thread's shared copy of it: no allocation per value.
+fn deserialize_type_name<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::sync::Arc<str>, D::Error> {
+    struct Name;
+    impl serde::de::Visitor<'_> for Name {
+        type Value = std::sync::Arc<str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a type name")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(dusk_core::data::intern_type_name(v))
+        }
+    }
+    d.deserialize_str(Name)
 }
 
 /// One item of a data payload: which task, what kind, how many payload bytes.
@@ -266,8 +283,11 @@ pub enum Message {
     UpdateGraph {
         /// The tasks.
         tasks: Vec<dusk_core::WireTask>,
-        /// The keys the client holds references to.
+        /// The keys the client holds references to, besides those in `wanted_tasks`.
         wanted: Vec<Key>,
+        /// More keys the client holds references to, as positions in `tasks`: a key sent
+        /// once, not twice, when a client wants the tasks it sends (`client.map`).
+        wanted_tasks: Vec<u32>,
         /// How many times a failing task of this graph is run again before its error is
         /// final (Dask's `retries`).
         retries: u32,
@@ -403,7 +423,7 @@ pub enum WireDataError {
 pub fn data_to_wire(data: &Data) -> (DataKind, bytes::Bytes) {
     match data {
         Data::Value(v) => (
-            DataKind::Value(v.type_name().to_string()),
+            DataKind::Value(dusk_core::data::intern_type_name(v.type_name())),
             bytes::Bytes::copy_from_slice(v.bytes()),
         ),
         Data::Array(a) => {
@@ -416,7 +436,7 @@ pub fn data_to_wire(data: &Data) -> (DataKind, bytes::Bytes) {
         },
         Data::Local(v) => match v.to_serialized() {
             Some(Ok(sent)) => (
-                DataKind::Value(sent.type_name().to_string()),
+                DataKind::Value(dusk_core::data::intern_type_name(sent.type_name())),
                 bytes::Bytes::copy_from_slice(sent.bytes()),
             ),
             Some(Err(e)) => (DataKind::Unsendable(e.to_string()), bytes::Bytes::new()),
@@ -461,7 +481,7 @@ fn array_bytes(a: &ArrayBlock) -> Vec<u8> {
 pub fn data_from_wire(kind: &DataKind, bytes: &[u8]) -> Result<Option<Data>, String> {
     match kind {
         DataKind::Value(t) => Ok(Some(Data::Value(SerializedValue::from_parts(
-            dusk_core::data::intern_type_name(t),
+            t.clone(),
             bytes,
         )))),
         DataKind::Array { dtype, shape } => array_from(dtype, shape, bytes)

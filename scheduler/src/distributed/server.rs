@@ -371,9 +371,20 @@ impl Scheduler {
         match message {
             Message::UpdateGraph {
                 tasks,
-                wanted,
+                mut wanted,
+                wanted_tasks,
                 retries,
             } => {
+                wanted.reserve(wanted_tasks.len());
+                for i in wanted_tasks {
+                    match tasks.get(i as usize) {
+                        Some(t) => wanted.push(t.key.clone()),
+                        None => log_warn(format_args!(
+                            "client {conn} wants task #{i} of a graph of {} tasks; ignored",
+                            tasks.len()
+                        )),
+                    }
+                }
                 if let Err(e) = self
                     .state
                     .update_graph_with_retries(conn, tasks, &wanted, retries, out)

@@ -643,6 +643,11 @@ impl SchedulerState {
             return;
         }
         for w in self.workers.values_mut() {
+            if w.done == 0 && w.processing.is_empty() {
+                // Idle for want of work: nothing was measured, keep what is known, so the next
+                // burst of tasks starts at the speed the worker last showed.
+                continue;
+            }
             let now = w.done as f64 / secs;
             w.rate = if w.rate == 0.0 {
                 now
