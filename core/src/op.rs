@@ -366,11 +366,19 @@ impl BoundOp {
 
 const BOUND_KIND: &str = "dusk.bound";
 
-/// A bound op's wire form.
-#[derive(Serialize, Deserialize)]
-struct WireBound {
-    op: WireOp,
-    args: Vec<WireLiteral>,
+/// A bound op's wire form, written from borrowed parts (the same bytes as a `WireOp` and a list
+/// of `WireLiteral`s).
+#[derive(Serialize)]
+struct WireBoundOut<'a> {
+    op: &'a WireOp,
+    args: Vec<WireLiteralOut<'a>>,
+}
+
+/// A [`WireLiteral`] written from borrowed parts.
+#[derive(Serialize)]
+enum WireLiteralOut<'a> {
+    Value { type_name: &'a str, bytes: &'a [u8] },
+    Frame(&'a [u8]),
 }
 
 impl Op for BoundOp {
@@ -387,18 +395,40 @@ impl Op for BoundOp {
 
     fn to_wire(&self) -> Result<WireOp, WireError> {
         let op = self.op.to_wire()?;
+        // Serialized values are written from where they are; only frames need an encoding.
+        let mut frames = Vec::new();
+        for a in &self.args {
+            if !matches!(a, Data::Value(_)) {
+                frames.push(wire_literal(a)?);
+            }
+        }
+        let mut frames = frames.iter();
         let args = self
             .args
             .iter()
-            .map(wire_literal)
-            .collect::<Result<Vec<_>, _>>()?;
-        let payload = postcard::to_stdvec(&WireBound { op, args })
+            .map(|a| match a {
+                Data::Value(v) => WireLiteralOut::Value {
+                    type_name: v.type_name(),
+                    bytes: v.bytes(),
+                },
+                _ => match frames.next() {
+                    Some(WireLiteral::Value { type_name, bytes }) => WireLiteralOut::Value {
+                        type_name,
+                        bytes,
+                    },
+                    Some(WireLiteral::Frame(bytes)) => WireLiteralOut::Frame(bytes),
+                    None => WireLiteralOut::Frame(&[]),
+                },
+            })
+            .collect::<Vec<_>>();
+        let payload = postcard::to_stdvec(&WireBoundOut { op: &op, args })
             .map_err(|e| WireError::Codec(e.to_string()))?;
         Ok(WireOp {
             kind: BOUND_KIND.to_string(),
             payload,
         })
     }
+
 }
 
 /// A bound op's wire form, read in place: names and bytes borrowed from the payload.
