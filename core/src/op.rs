@@ -79,7 +79,44 @@ pub struct WireOp {
     /// The registered kind, e.g. `dusk.fused`.
     pub kind: String,
     /// The arguments, encoded with postcard.
+    #[serde(with = "crate::op::byte_vec")]
     pub payload: Vec<u8>,
+}
+
+/// Byte vectors written and read as one block rather than byte by byte. In postcard the two
+/// encodings are the same bytes (a length, then the bytes), so this changes speed, not format;
+/// formats that write bytes as a list of numbers (JSON) are read back either way.
+pub(crate) mod byte_vec {
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_bytes(Bytes)
+    }
 }
 
 impl WireOp {
@@ -311,8 +348,12 @@ fn wire_literal(data: &Data) -> Result<WireLiteral, WireError> {
 /// A literal's wire form: a serialized value, or a DataFrame as Arrow IPC.
 #[derive(Serialize, Deserialize)]
 enum WireLiteral {
-    Value { type_name: String, bytes: Vec<u8> },
-    Frame(Vec<u8>),
+    Value {
+        type_name: String,
+        #[serde(with = "byte_vec")]
+        bytes: Vec<u8>,
+    },
+    Frame(#[serde(with = "byte_vec")] Vec<u8>),
 }
 
 fn decode_literal(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
@@ -377,8 +418,12 @@ struct WireBoundOut<'a> {
 /// A [`WireLiteral`] written from borrowed parts.
 #[derive(Serialize)]
 enum WireLiteralOut<'a> {
-    Value { type_name: &'a str, bytes: &'a [u8] },
-    Frame(&'a [u8]),
+    Value {
+        type_name: &'a str,
+        #[serde(serialize_with = "byte_vec::serialize")]
+        bytes: &'a [u8],
+    },
+    Frame(#[serde(serialize_with = "byte_vec::serialize")] &'a [u8]),
 }
 
 impl Op for BoundOp {
@@ -525,6 +570,19 @@ mod tests {
         assert_eq!(back.run(vec![]).unwrap().decode::<u32>().unwrap(), 5);
         let closure = BoundOp::new(Arc::new(FnOp::new("f", |_| Ok(Data::local(())))), vec![]);
         assert_eq!(closure.to_wire().unwrap_err(), WireError::Closure);
+    }
+
+    #[test]
+    fn payloads_keep_the_postcard_bytes_of_a_byte_list() {
+        let wire = WireOp {
+            kind: "k".into(),
+            payload: (0..=255u8).collect(),
+        };
+        let fast = postcard::to_stdvec(&wire).unwrap();
+        let as_list = postcard::to_stdvec(&(wire.kind.clone(), wire.payload.clone())).unwrap();
+        assert_eq!(fast, as_list);
+        let back: WireOp = postcard::from_bytes(&as_list).unwrap();
+        assert_eq!(back, wire);
     }
 
     #[test]

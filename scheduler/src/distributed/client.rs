@@ -746,9 +746,12 @@ impl Client {
     where
         T: serde::Serialize,
     {
+        // Tasks go in chunks, so the cluster starts on the first while later ones are built.
+        const CHUNK: usize = 8192;
         let items = items.into_iter();
-        let mut tasks = Vec::with_capacity(items.size_hint().0);
-        let mut keys = Vec::with_capacity(items.size_hint().0);
+        let mut futures = Vec::with_capacity(items.size_hint().0);
+        let mut tasks = Vec::with_capacity(items.size_hint().0.min(CHUNK));
+        let mut keys = Vec::with_capacity(items.size_hint().0.min(CHUNK));
         for item in items {
             let op = make();
             let name = op.name().to_string();
@@ -778,19 +781,33 @@ impl Client {
                 op: wop,
                 deps: Vec::new(),
             });
+            if tasks.len() == CHUNK {
+                self.submit_chunk(&mut tasks, &mut keys, &mut futures)?;
+            }
         }
+        if !tasks.is_empty() {
+            self.submit_chunk(&mut tasks, &mut keys, &mut futures)?;
+        }
+        Ok(futures)
+    }
+
+    /// Sends `tasks`, holding references to `keys`, and adds their futures to `futures`.
+    fn submit_chunk(
+        &self,
+        tasks: &mut Vec<WireTask>,
+        keys: &mut Vec<Key>,
+        futures: &mut Vec<RemoteFuture>,
+    ) -> Result<(), ComputeError> {
+        let keys = std::mem::take(keys);
+        futures.extend(keys.iter().map(|key| RemoteFuture {
+            key: key.clone(),
+            client: self.clone(),
+        }));
         self.send(Request::Submit {
-            tasks,
-            keys: keys.clone(),
+            tasks: std::mem::take(tasks),
+            keys,
             retries: self.retries(),
-        })?;
-        Ok(keys
-            .into_iter()
-            .map(|key| RemoteFuture {
-                key,
-                client: self.clone(),
-            })
-            .collect())
+        })
     }
 
     /// Waits for every future and fetches the results, in order.
