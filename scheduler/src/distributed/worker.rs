@@ -213,13 +213,22 @@ struct JobQueue {
 }
 
 impl JobQueue {
-    fn push(&self, job: Job) {
+    /// Queues `jobs` under one lock, waking the threads once.
+    fn push_many(&self, jobs: &mut Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let one = jobs.len() == 1;
         self.jobs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .0
-            .push_back(job);
-        self.ready.notify_one();
+            .extend(jobs.drain(..));
+        if one {
+            self.ready.notify_one();
+        } else {
+            self.ready.notify_all();
+        }
     }
 
     /// The next job; `None` once closed.
@@ -335,13 +344,7 @@ async fn run(
         let name = config.name.clone();
         let _ = std::thread::Builder::new()
             .name(format!("dusk-task-{i}"))
-            .spawn(move || loop {
-                let Some(job) = rx.pop() else { return };
-                let out = run_job(&name, job.key, &job.op, job.inputs);
-                if tx.send((job.id, job.wanted, out)).is_err() {
-                    return;
-                }
-            });
+            .spawn(move || run_jobs(&name, &rx, &tx));
     }
     drop(result_tx);
 
@@ -360,14 +363,16 @@ async fn run(
             }
             frame = reader.read() => match frame {
                 Ok(Some((Message::Compute { tasks }, _))) => {
+                    let mut batch = Vec::with_capacity(tasks.len());
                     for task in tasks {
                         // Sent again after a cancel: it is wanted after all.
                         let id = task.id;
                         cancelled.remove(&id);
-                        if start_task(task, &store, &job_tx, &internal_tx, &scheduler, &stats, &pool) {
+                        if start_task(task, &store, &mut batch, &internal_tx, &scheduler, &stats, &pool) {
                             fetching.insert(id);
                         }
                     }
+                    job_tx.push_many(&mut batch);
                 }
                 Ok(Some((Message::CancelCompute { ids }, _))) => {
                     // Queued jobs go now; tasks still fetching inputs are dropped once the
@@ -453,7 +458,11 @@ async fn run(
                     continue;
                 }
                 match result {
-                    Ok(fetched) => submit(task, &store, Some(fetched), &job_tx, &scheduler),
+                    Ok(fetched) => {
+                        let mut batch = Vec::with_capacity(1);
+                        submit(task, &store, Some(fetched), &mut batch, &scheduler);
+                        job_tx.push_many(&mut batch);
+                    }
                     Err((error, missing_input)) => {
                         let _ = scheduler.send(Message::Failed {
                             items: vec![Failed { id: task.id, error, missing_input }],
@@ -472,13 +481,15 @@ async fn run(
 fn start_task(
     task: ComputeTask,
     store: &Shared,
-    jobs: &JobQueue,
+    jobs: &mut Vec<Job>,
     internal: &mpsc::UnboundedSender<Internal>,
     scheduler: &Sender,
     stats: &Arc<WorkerStats>,
     pool: &Pool,
 ) -> bool {
-    let missing: Vec<TaskId> = {
+    let missing: Vec<TaskId> = if task.inputs.is_empty() {
+        Vec::new()
+    } else {
         let s = lock(store);
         let mut m: Vec<TaskId> = task
             .inputs
@@ -643,10 +654,12 @@ fn submit(
     task: ComputeTask,
     store: &Shared,
     mut fetched: Option<FxHashMap<TaskId, Data>>,
-    jobs: &JobQueue,
+    jobs: &mut Vec<Job>,
     scheduler: &Sender,
 ) {
-    let inputs: Result<Vec<Data>, TaskId> = {
+    let inputs: Result<Vec<Data>, TaskId> = if task.inputs.is_empty() {
+        Ok(Vec::new())
+    } else {
         let s = lock(store);
         task.inputs
             .iter()
@@ -680,6 +693,16 @@ fn submit(
                 }
                 .into(),
             );
+        }
+    }
+}
+
+/// A task thread: runs jobs until the queue closes, sending each result as it is made.
+fn run_jobs(name: &str, jobs: &JobQueue, results: &mpsc::UnboundedSender<JobResult>) {
+    while let Some(job) = jobs.pop() {
+        let out = run_job(name, job.key, &job.op, job.inputs);
+        if results.send((job.id, job.wanted, out)).is_err() {
+            return;
         }
     }
 }
