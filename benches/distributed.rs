@@ -122,7 +122,10 @@ fn print_round_trip_median(client: &Client, cluster: &str) {
     let mut times: Vec<Duration> = (0..200u64)
         .map(|i| {
             let t = Instant::now();
-            round_trip(client, base + RUN.fetch_add(1, Ordering::Relaxed) * 1000 + i);
+            round_trip(
+                client,
+                base + RUN.fetch_add(1, Ordering::Relaxed) * 1000 + i,
+            );
             t.elapsed()
         })
         .collect();

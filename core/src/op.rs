@@ -344,7 +344,6 @@ fn wire_literal(data: &Data) -> Result<WireLiteral, WireError> {
     })
 }
 
-
 /// A literal's wire form: a serialized value, or a DataFrame as Arrow IPC.
 #[derive(Serialize, Deserialize)]
 enum WireLiteral {
@@ -457,10 +456,9 @@ impl Op for BoundOp {
                     bytes: v.bytes(),
                 },
                 _ => match frames.next() {
-                    Some(WireLiteral::Value { type_name, bytes }) => WireLiteralOut::Value {
-                        type_name,
-                        bytes,
-                    },
+                    Some(WireLiteral::Value { type_name, bytes }) => {
+                        WireLiteralOut::Value { type_name, bytes }
+                    }
                     Some(WireLiteral::Frame(bytes)) => WireLiteralOut::Frame(bytes),
                     None => WireLiteralOut::Frame(&[]),
                 },
@@ -473,7 +471,6 @@ impl Op for BoundOp {
             payload,
         })
     }
-
 }
 
 /// A bound op's wire form, read in place: names and bytes borrowed from the payload.
@@ -505,7 +502,8 @@ fn decode_bound(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
         action: "decoded",
         message,
     };
-    let bound: WireBoundRef<'_> = postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
+    let bound: WireBoundRef<'_> =
+        postcard::from_bytes(payload).map_err(|e| codec(e.to_string()))?;
     let op = decode_op(bound.op.kind, bound.op.payload)?;
     let args = bound
         .args
@@ -518,9 +516,12 @@ fn decode_bound(payload: &[u8]) -> Result<Arc<dyn Op>, GraphError> {
 /// A literal value from its wire form read in place.
 fn literal_data_ref(literal: WireLiteralRef<'_>) -> Result<Data, String> {
     Ok(match literal {
-        WireLiteralRef::Value { type_name, bytes } => Data::Value(
-            crate::data::SerializedValue::from_parts(crate::data::intern_type_name(type_name), bytes),
-        ),
+        WireLiteralRef::Value { type_name, bytes } => {
+            Data::Value(crate::data::SerializedValue::from_parts(
+                crate::data::intern_type_name(type_name),
+                bytes,
+            ))
+        }
         WireLiteralRef::Frame(bytes) => {
             Data::Frame(crate::ipc::frame_from_ipc(bytes).map_err(|e| e.to_string())?)
         }

@@ -331,11 +331,10 @@ impl TaskSlab {
     }
 
     fn iter(&self) -> impl Iterator<Item = (TaskId, &TaskRecord)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.task
-                .as_ref()
-                .map(|t| (TaskSlab::id(i, s.generation), t))
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.task.as_ref().map(|t| (TaskSlab::id(i, s.generation), t)))
     }
 }
 
@@ -500,20 +499,20 @@ impl SchedulerState {
             }
             let key = t.key.clone();
             let id = self.tasks.insert(TaskRecord {
-                    key: t.key,
-                    op: Arc::new(t.op),
-                    inputs: Vec::new(),
-                    deps: Vec::new(),
-                    dependents: Vec::new(),
-                    state: TaskState::Released,
-                    waiting_on: 0,
-                    who_has: SmallVec::new(),
-                    nbytes: 0,
-                    wanted_by: 0,
-                    suspicious: 0,
-                    retries,
-                    fetch_failures: 0,
-                    error: None,
+                key: t.key,
+                op: Arc::new(t.op),
+                inputs: Vec::new(),
+                deps: Vec::new(),
+                dependents: Vec::new(),
+                state: TaskState::Released,
+                waiting_on: 0,
+                who_has: SmallVec::new(),
+                nbytes: 0,
+                wanted_by: 0,
+                suspicious: 0,
+                retries,
+                fetch_failures: 0,
+                error: None,
             });
             self.ids.insert(key, id);
             // Inputs are resolved below, once every key of the batch has an id.
