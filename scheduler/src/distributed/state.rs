@@ -1716,6 +1716,29 @@ mod tests {
     }
 
     #[test]
+    fn a_forgotten_task_number_never_names_the_next_task_in_its_slot() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(7, vec![task("a", &[])], &keys(&["a"]), &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        s.cancel_keys(7, &keys(&["a"]), &mut out);
+        assert!(s.is_empty());
+        s.update_graph(7, vec![task("b", &[])], &keys(&["b"]), &mut out)
+            .unwrap();
+        let b = id(&s, "b");
+        assert_ne!(a, b);
+        assert_eq!(a & 0xffff_ffff, b & 0xffff_ffff, "the slot is reused");
+        let mut out = Outbox::default();
+        // The run of `a` that had started still reports: freed, and `b` is untouched.
+        s.task_finished(1, a, 8, &mut out);
+        assert_eq!(out.free.remove(&1), Some(vec![a]));
+        assert!(out.ready.is_empty());
+        assert_eq!(s.state_of(&Key::new("b")), TaskState::Processing(1));
+    }
+
+    #[test]
     fn cancelling_an_erred_key_forgets_it() {
         let mut s = SchedulerState::new(StateConfig::default());
         let mut out = Outbox::default();
