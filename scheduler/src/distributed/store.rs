@@ -68,7 +68,7 @@ impl Store {
             tick: 0,
             memory_bytes: 0,
             spilled_bytes: 0,
-            target: (memory_limit > 0).then(|| (memory_limit as f64 * SPILL_FRACTION) as u64),
+            target: (memory_limit > 0).then_some((memory_limit as f64 * SPILL_FRACTION) as u64),
             dir: std::env::temp_dir().join(format!(
                 "dusk-spill-{}-{safe}-{}",
                 std::process::id(),
