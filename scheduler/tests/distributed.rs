@@ -523,18 +523,7 @@ fn cluster_process_entry() {
 #[test]
 fn real_processes_survive_a_sigkill() {
     deadline(120, || {
-        let exe = std::env::current_exe().unwrap();
-        let command = move || {
-            let mut c = std::process::Command::new(&exe);
-            c.args([
-                "--exact",
-                "cluster_process_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            c
-        };
-        let mut cluster = LocalCluster::processes_from(command, 2, 1).unwrap();
+        let mut cluster = LocalCluster::test_processes("cluster_process_entry", 2, 1).unwrap();
         assert_eq!(cluster.pids().len(), 3);
         let client = Client::connect(cluster.address()).unwrap();
         let (g, outputs) = layered(200);
@@ -938,18 +927,7 @@ fn cancelling_finished_futures_frees_their_data_but_not_another_clients() {
 #[test]
 fn real_processes_cancel_and_yield_as_completed() {
     deadline(120, || {
-        let exe = std::env::current_exe().unwrap();
-        let command = move || {
-            let mut c = std::process::Command::new(&exe);
-            c.args([
-                "--exact",
-                "cluster_process_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            c
-        };
-        let cluster = LocalCluster::processes_from(command, 1, 3).unwrap();
+        let cluster = LocalCluster::test_processes("cluster_process_entry", 1, 3).unwrap();
         let client = Client::connect(cluster.address()).unwrap();
         let stuck = client.submit(slow(9, 20_000), vec![]).unwrap();
         let futures: Vec<_> = [400u64, 0]
