@@ -75,7 +75,9 @@ pub enum FrameError {
     #[error("{0}")]
     Unsupported(String),
     /// An operation needs an index (see `DataFrame::set_index`) and the frame has none.
-    #[error("`{operation}` needs an index: call set_index on one of the columns {columns:?} first")]
+    #[error(
+        "`{operation}` needs an index: call set_index on one of the columns {columns:?} first"
+    )]
     NoIndex {
         /// The operation.
         operation: String,

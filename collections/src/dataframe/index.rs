@@ -266,10 +266,16 @@ impl IndexSketch {
         let mut min: Option<IndexValue> = None;
         let mut max: Option<IndexValue> = None;
         for v in values(c, kind)?.into_iter().flatten() {
-            if min.as_ref().is_none_or(|m| compare(&v, m) == Ordering::Less) {
+            if min
+                .as_ref()
+                .is_none_or(|m| compare(&v, m) == Ordering::Less)
+            {
                 min = Some(v.clone());
             }
-            if max.as_ref().is_none_or(|m| compare(&v, m) == Ordering::Greater) {
+            if max
+                .as_ref()
+                .is_none_or(|m| compare(&v, m) == Ordering::Greater)
+            {
                 max = Some(v);
             }
         }
@@ -294,12 +300,20 @@ impl IndexSketch {
                 summaries.push(s);
             }
             if let Some(v) = p.min {
-                if out.min.as_ref().is_none_or(|m| compare(&v, m) == Ordering::Less) {
+                if out
+                    .min
+                    .as_ref()
+                    .is_none_or(|m| compare(&v, m) == Ordering::Less)
+                {
                     out.min = Some(v);
                 }
             }
             if let Some(v) = p.max {
-                if out.max.as_ref().is_none_or(|m| compare(&v, m) == Ordering::Greater) {
+                if out
+                    .max
+                    .as_ref()
+                    .is_none_or(|m| compare(&v, m) == Ordering::Greater)
+                {
                     out.max = Some(v);
                 }
             }
@@ -361,7 +375,11 @@ impl Op for IndexSketchOp {
     }
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let df = inputs[0].as_frame()?;
-        Ok(Data::encode(&IndexSketch::of(df, &self.column, self.kind)?)?)
+        Ok(Data::encode(&IndexSketch::of(
+            df,
+            &self.column,
+            self.kind,
+        )?)?)
     }
 }
 
@@ -513,6 +531,8 @@ pub(crate) struct DivisionSliceOp {
     pub hi: IndexValue,
     pub closed: bool,
     pub keep_nulls: Vec<bool>,
+    /// The schema of an output no input reaches.
+    pub schema: SchemaRef,
 }
 
 impl Op for DivisionSliceOp {
@@ -542,6 +562,11 @@ impl Op for DivisionSliceOp {
                 })
                 .collect();
             frames.push(df.filter(&mask)?);
+        }
+        if frames.is_empty() {
+            return Ok(Data::Frame(polars::prelude::DataFrame::empty_with_schema(
+                &self.schema,
+            )));
         }
         Ok(Data::Frame(concat_frames(frames)?))
     }
@@ -599,7 +624,12 @@ fn union(a: &[IndexValue], b: &[IndexValue]) -> Vec<IndexValue> {
 impl DataFrame {
     fn index_column(&self, column: &str, operation: &str) -> Result<Kind, FrameError> {
         self.check_columns(&[col(column)])?;
-        let dtype = self.frame.schema.get(column).cloned().unwrap_or(DataType::Null);
+        let dtype = self
+            .frame
+            .schema
+            .get(column)
+            .cloned()
+            .unwrap_or(DataType::Null);
         Kind::of(&dtype).ok_or_else(|| {
             FrameError::Unsupported(format!(
                 "{operation}: `{column}` is {dtype}; an index column must be an integer, \
@@ -685,9 +715,15 @@ impl DataFrame {
     pub fn set_index(&self, column: &str) -> Result<DataFrame, FrameError> {
         let divisions = self.divisions_for(column, self.frame.npartitions)?;
         let mut graph = Graph::new();
-        let keys = divisions.frame().frame.lower(&None, &mut graph).map_err(|e| {
-            FrameError::Unsupported(format!("set_index({column:?}): cannot plan divisions: {e}"))
-        })?;
+        let keys = divisions
+            .frame()
+            .frame
+            .lower(&None, &mut graph)
+            .map_err(|e| {
+                FrameError::Unsupported(format!(
+                    "set_index({column:?}): cannot plan divisions: {e}"
+                ))
+            })?;
         let out = crate::probe::run_locally(&graph, &keys).map_err(|e| {
             FrameError::Unsupported(format!(
                 "set_index({column:?}): computing the divisions failed: {e}"
@@ -701,14 +737,15 @@ impl DataFrame {
         let divisions = divisions_from_frame(df)?;
         if divisions.is_empty() {
             // No values at all: one partition, divisions unknown.
-            return self.gathered_index(column, Kind::Int);
+            let kind = self.index_column(column, "set_index")?;
+            return self.gathered_index(column, kind);
         }
         self.set_index_with_divisions(column, divisions)
     }
 
     /// Sets `column` as the index with the given divisions (Dask's `set_index(divisions=...)`);
     /// reads no data now. There are `divisions.len() - 1` partitions; the divisions must
-    /// increase (a single partition may have two equal ones). A value outside them fails the
+    /// increase, except that the last two may be equal (a last partition of one value). A value outside them fails the
     /// computation, naming it; nulls go to the last partition.
     ///
     /// ```
@@ -742,11 +779,13 @@ impl DataFrame {
         if divisions.len() < 2 {
             return Err(bad("need at least two divisions (one partition)"));
         }
-        let increasing = divisions
+        // Increasing; the last two may be equal (a last partition holding a single value).
+        let k = divisions.len() - 2;
+        let increasing = divisions[..=k]
             .windows(2)
-            .all(|w| compare(&w[0], &w[1]) == Ordering::Less);
-        let single = divisions.len() == 2 && compare(&divisions[0], &divisions[1]).is_le();
-        if !increasing && !single {
+            .all(|w| compare(&w[0], &w[1]) == Ordering::Less)
+            && compare(&divisions[k], &divisions[k + 1]) != Ordering::Greater;
+        if !increasing {
             return Err(bad("divisions must increase"));
         }
         let n = divisions.len() - 1;
@@ -874,8 +913,6 @@ impl DataFrame {
 
     /// Every partition in one, sorted, with the index known but not its divisions.
     fn gathered_index(&self, column: &str, kind: Kind) -> Result<DataFrame, FrameError> {
-        let kind = Kind::of(self.frame.schema.get(column).unwrap_or(&DataType::Null))
-            .unwrap_or(kind);
         let index = Arc::new(IndexSpec {
             column: column.to_string(),
             kind,
@@ -1087,7 +1124,10 @@ mod tests {
     fn values_find_their_partition() {
         let d = ints(&[0, 10, 20, 30]);
         let at = |v| partition_of(&d, &IndexValue::Int(v));
-        assert_eq!([at(-5), at(0), at(9), at(10), at(29), at(30), at(99)], [0, 0, 0, 1, 2, 2, 2]);
+        assert_eq!(
+            [at(-5), at(0), at(9), at(10), at(29), at(30), at(99)],
+            [0, 0, 0, 1, 2, 2, 2]
+        );
         assert_eq!(partition_of(&ints(&[4, 4]), &IndexValue::Int(4)), 0);
     }
 
@@ -1097,7 +1137,7 @@ mod tests {
         assert_eq!(plan.len(), 5);
         assert_eq!(plan[0].0, [0]);
         assert_eq!(plan[1].0, [0, 1]); // [5, 10) meets [0, 10] by its closed hull
-        // Each input's nulls go to exactly one output.
+                                       // Each input's nulls go to exactly one output.
         for i in 0..2 {
             let takers = plan
                 .iter()

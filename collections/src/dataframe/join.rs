@@ -236,12 +236,8 @@ impl DataFrame {
                 how,
                 JoinHow::Inner | JoinHow::Left | JoinHow::Semi | JoinHow::Anti
             );
-        let aligned = super::index::join_divisions(
-            &self.frame,
-            &right.frame,
-            &spec.left_on,
-            &spec.right_on,
-        );
+        let aligned =
+            super::index::join_divisions(&self.frame, &right.frame, &spec.left_on, &spec.right_on);
         let (layout, left_frame, right_frame, n) = if let Some((l, r, common)) = aligned {
             // Both sides are indexed on the keys: cut both to common divisions, join
             // partition by partition.

@@ -16,14 +16,14 @@ use polars::prelude::*;
 
 use super::agg::AggSpec;
 use super::csv::CsvSource;
+use super::index::{
+    align_plan, DivisionSliceOp, DivisionSplitOp, IndexLayout, IndexSketchOp, IndexSpec,
+    IndexValue, Kind, MergeIndexSketchOp,
+};
 use super::join::{JoinHow, JoinOp};
 use super::kernels::{
     AggChunkOp, AggCombineOp, ConcatStepsOp, MergeSummaryOp, ReadCsvOp, ReadParquetOp, Step,
     StepsOp, SummarizeOp, SummaryFinish, WriteOp,
-};
-use super::index::{
-    align_plan, DivisionSliceOp, DivisionSplitOp, IndexLayout, IndexSketchOp, IndexSpec,
-    IndexValue, Kind, MergeIndexSketchOp,
 };
 use super::parquet::ParquetSource;
 use super::shuffle::{GatherOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill};
@@ -342,6 +342,20 @@ fn step_chain(frame: &Frame) -> (Vec<&Step>, &Frame) {
     }
     steps.reverse();
     (steps, base)
+}
+
+/// The columns of `schema` that are required, in schema order.
+fn projected(schema: &SchemaRef, required: &Required) -> SchemaRef {
+    match required {
+        Some(cols) => Arc::new(
+            schema
+                .iter()
+                .filter(|(name, _)| cols.contains(name.as_str()))
+                .map(|(name, dtype)| Field::new(name.clone(), dtype.clone()))
+                .collect(),
+        ),
+        None => schema.clone(),
+    }
 }
 
 /// `required` and `column` too.
@@ -726,15 +740,7 @@ impl Frame {
                             };
                             (op, vec![parts[i].clone()])
                         });
-                        let schema = Arc::new(match required {
-                            Some(cols) => self
-                                .schema
-                                .iter()
-                                .filter(|(name, _)| cols.contains(name.as_str()))
-                                .map(|(name, dtype)| Field::new(name.clone(), dtype.clone()))
-                                .collect(),
-                            None => (*self.schema).clone(),
-                        });
+                        let schema = projected(&self.schema, required);
                         let name = self.name("set-index-gather", required);
                         add_partitions(graph, &name, n, |j| {
                             let op = GatherOp {
@@ -752,6 +758,7 @@ impl Frame {
                 let to = index.divisions.clone().unwrap_or_default();
                 let plan = align_plan(from, &to);
                 let last = plan.len().saturating_sub(1);
+                let schema = projected(&self.schema, required);
                 let name = self.name("align-divisions", required);
                 add_partitions(graph, &name, plan.len(), |j| {
                     let (inputs, nulls) = &plan[j];
@@ -762,6 +769,7 @@ impl Frame {
                         hi: to[j + 1].clone(),
                         closed: j == last,
                         keep_nulls: nulls.clone(),
+                        schema: schema.clone(),
                     };
                     (op, inputs.iter().map(|&i| parts[i].clone()).collect())
                 })
@@ -1001,7 +1009,10 @@ impl Frame {
                     Some(d) => format!(
                         "{} divisions [{}]",
                         d.len(),
-                        d.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                        d.iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     None => "unknown divisions".to_string(),
                 };
