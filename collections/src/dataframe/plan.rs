@@ -873,7 +873,11 @@ impl Frame {
                 base.explain_source(&need, predicate.as_ref(), depth + 1, out);
             }
             Node::Partitions { input, range } => {
-                let _ = writeln!(out, "{pad}partitions {range:?} of:");
+                let _ = writeln!(
+                    out,
+                    "{pad}partitions {range:?} of {} (the others are not computed):",
+                    input.npartitions
+                );
                 input.explain(required, depth + 1, out);
             }
             Node::Aggregate {
