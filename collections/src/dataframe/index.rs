@@ -583,20 +583,19 @@ super::kernels::frame_ops! {
 /// divisions: each output's inputs (those whose range meets its range) and, per input, whether
 /// the output takes that input's null-index rows (the first output meeting it does).
 pub(crate) fn align_plan(from: &[IndexValue], to: &[IndexValue]) -> Vec<(Vec<usize>, Vec<bool>)> {
-    let n_in = from.len().saturating_sub(1).max(1);
     let n_out = to.len().saturating_sub(1).max(1);
-    // Closed hulls of the ranges: a conservative overlap test (extra inputs are filtered).
-    let meets = |i: usize, j: usize| {
-        compare(&from[i], &to[j + 1]) != Ordering::Greater
-            && compare(&to[j], &from[i + 1]) != Ordering::Greater
-    };
     let mut plan: Vec<(Vec<usize>, Vec<bool>)> = vec![(Vec::new(), Vec::new()); n_out];
-    for i in 0..n_in {
-        let mut outs: Vec<usize> = (0..n_out).filter(|&j| meets(i, j)).collect();
+    for (i, range) in from.windows(2).enumerate() {
+        // Closed hulls of the ranges: a conservative overlap test (extra inputs are filtered).
+        let meets = |j: usize| {
+            compare(&range[0], &to[j + 1]) != Ordering::Greater
+                && compare(&to[j], &range[1]) != Ordering::Greater
+        };
+        let mut outs: Vec<usize> = (0..n_out).filter(|&j| meets(j)).collect();
         if outs.is_empty() {
-            // Outside the new range (cannot happen for a union of divisions): keep its rows
-            // somewhere so that none is lost; its values then fail no filter they pass.
-            outs.push(if compare(&from[i], &to[0]) == Ordering::Less {
+            // Outside the new range (cannot happen for a union of divisions): still read by
+            // an output, so that its null-index rows are not lost.
+            outs.push(if compare(&range[0], &to[0]) == Ordering::Less {
                 0
             } else {
                 n_out - 1
