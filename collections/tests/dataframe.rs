@@ -1178,6 +1178,17 @@ fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() 
         "{} <= {budget}",
         stats.peak_bytes
     );
+    // set_index moves its rows through the same files, and its graph still ships.
+    set_shuffle_method(ShuffleMethod::Disk);
+    let indexed = from_polars(indexed_frame(400), 6).set_index("k").unwrap();
+    set_shuffle_method(ShuffleMethod::Tasks);
+    assert!(
+        indexed.explain().contains("through Disk"),
+        "{}",
+        indexed.explain()
+    );
+    assert_divisions_hold(&indexed, "k");
+    assert_wire_graph_computes_the_same("set_index on disk", &indexed);
 }
 
 /// The graph of `df`, optimized as `compute` does, encoded as a client sends it and decoded
@@ -1223,13 +1234,6 @@ fn every_built_in_op_survives_its_wire_form() {
         .unwrap();
     let indexed_input = from_polars(indexed_frame(400), 6);
     let indexed = indexed_input.set_index("k").unwrap();
-    let indexed_on_disk = {
-        use dusk_collections::dataframe::{set_shuffle_method, ShuffleMethod};
-        set_shuffle_method(ShuffleMethod::Disk);
-        let d = indexed_input.set_index("k").unwrap();
-        set_shuffle_method(ShuffleMethod::Tasks);
-        d
-    };
     let sorted_index = from_polars(
         df!("k" => (-200..900i64).step_by(3).collect::<Vec<_>>()).unwrap(),
         4,
@@ -1280,7 +1284,6 @@ fn every_built_in_op_survives_its_wire_form() {
             parquet.filter(col("value").lt(lit(5.0))).unwrap(),
         ),
         ("set_index", indexed.clone()),
-        ("set_index on disk", indexed_on_disk),
         ("loc", indexed.loc_range(-50, 300).unwrap()),
         (
             "index join with aligned divisions",
