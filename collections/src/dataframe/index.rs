@@ -3,7 +3,9 @@
 //! Polars frames have no row index, so a dusk "index" is a column the frame is range-partitioned
 //! by. Like Dask, the frame records its **divisions** `d_0 ≤ d_1 < … < d_n`: partition `i` holds
 //! the rows whose index value `v` has `d_i ≤ v < d_(i+1)`, the last partition `d_(n-1) ≤ v ≤ d_n`.
-//! Later operations read them while the expression is built:
+//! Divisions say which partition holds which values; `set_index` also sorts each partition by
+//! the index, an order that filters keep but joins need not. Later operations read the
+//! divisions while the expression is built:
 //!
 //! - [`DataFrame::loc`] and [`DataFrame::loc_range`] read only the partitions whose divisions can
 //!   hold the values asked for;
@@ -714,25 +716,21 @@ impl DataFrame {
     pub fn set_index(&self, column: &str) -> Result<DataFrame, FrameError> {
         let divisions = self.divisions_for(column, self.frame.npartitions)?;
         let mut graph = Graph::new();
+        let failed = |why: String| FrameError::Divisions {
+            column: column.to_string(),
+            message: format!("set_index could not compute them: {why}"),
+        };
         let keys = divisions
             .frame()
             .frame
             .lower(&None, &mut graph)
-            .map_err(|e| {
-                FrameError::Unsupported(format!(
-                    "set_index({column:?}): cannot plan divisions: {e}"
-                ))
-            })?;
-        let out = crate::probe::run_locally(&graph, &keys).map_err(|e| {
-            FrameError::Unsupported(format!(
-                "set_index({column:?}): computing the divisions failed: {e}"
-            ))
-        })?;
+            .map_err(|e| failed(e.to_string()))?;
+        let out = crate::probe::run_locally(&graph, &keys).map_err(|e| failed(e.to_string()))?;
         let df = out
             .first()
-            .ok_or_else(|| FrameError::Unsupported("set_index: no divisions computed".into()))?
+            .ok_or_else(|| failed("the pass gave no result".into()))?
             .as_frame()
-            .map_err(|e| FrameError::Unsupported(format!("set_index: {e}")))?;
+            .map_err(|e| failed(e.to_string()))?;
         let divisions = divisions_from_frame(df)?;
         if divisions.is_empty() {
             // No values at all: one partition, divisions unknown.
@@ -834,10 +832,14 @@ impl DataFrame {
         let kind = self.index_column(column, "set_index_sorted")?;
         let mut graph = Graph::new();
         let need = Some([column.to_string()].into_iter().collect());
+        let failed = |why: String| FrameError::Divisions {
+            column: column.to_string(),
+            message: format!("set_index_sorted could not read the partition bounds: {why}"),
+        };
         let parts = self
             .frame
             .lower(&need, &mut graph)
-            .map_err(|e| FrameError::Unsupported(format!("set_index_sorted: {e}")))?;
+            .map_err(|e| failed(e.to_string()))?;
         let name = Tokenizer::new("index-sketch")
             .write(&self.frame.token)
             .write(column)
@@ -855,16 +857,13 @@ impl DataFrame {
                 key
             })
             .collect();
-        let out = crate::probe::run_locally(&graph, &sketches).map_err(|e| {
-            FrameError::Unsupported(format!(
-                "set_index_sorted({column:?}): reading partition bounds failed: {e}"
-            ))
-        })?;
+        let out =
+            crate::probe::run_locally(&graph, &sketches).map_err(|e| failed(e.to_string()))?;
         let stats = out
             .iter()
             .map(|d| d.decode::<IndexSketch>())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| FrameError::Unsupported(format!("set_index_sorted: {e}")))?;
+            .map_err(|e| failed(e.to_string()))?;
         // Each partition with values starts a group; partitions without any join the group
         // before them (the first group takes leading ones).
         let mut groups: Vec<Vec<usize>> = Vec::new();
