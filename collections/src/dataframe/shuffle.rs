@@ -104,7 +104,11 @@ impl Spill {
 }
 
 /// Hands a split's pieces on: as they are, or written to files.
-fn hand_on(pieces: Pieces, spill: &Option<Spill>, split: usize) -> Result<Data, BoxError> {
+pub(crate) fn hand_on(
+    pieces: Pieces,
+    spill: &Option<Spill>,
+    split: usize,
+) -> Result<Data, BoxError> {
     let Some(spill) = spill else {
         let size = pieces.iter().map(|p| p.estimated_size()).sum();
         return Ok(Data::local_sendable(pieces, size));
