@@ -188,6 +188,22 @@ fn joins_sorts_and_shuffles_on_worker_processes_match_local() {
                 &sorted(&client.compute(&by_tag).unwrap(), &["tag"]),
                 &sorted(&local(&by_tag), &["tag"]),
             );
+            // Divisions: a range shuffle on the index, lookups that read only some partitions,
+            // and a join of two indexed frames without a shuffle.
+            let indexed = l.set_index("k").unwrap();
+            let r_indexed = r.set_index("k").unwrap();
+            for part in [
+                indexed.clone(),
+                indexed.loc_range(10i64, 40i64).unwrap(),
+                indexed
+                    .join(&r_indexed, &["k"], &["k"], JoinHow::Inner, "_r")
+                    .unwrap(),
+            ] {
+                let names: Vec<String> = part.columns();
+                let all: Vec<&str> = names.iter().map(String::as_str).collect();
+                assert!(sorted(&client.compute(&part).unwrap(), &all)
+                    .equals_missing(&sorted(&local(&part), &all)));
+            }
             let regrouped = l
                 .repartition(3)
                 .unwrap()
