@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dusk::dataframe::JoinHow;
+use dusk::dataframe::{set_shuffle_method, JoinHow, ShuffleMethod};
 use dusk::polars::prelude::*;
 use dusk::prelude::*;
 
@@ -124,6 +124,45 @@ fn polars_join(left: &polars::prelude::DataFrame, right: &polars::prelude::DataF
         .height()
 }
 
+/// The sum of both value columns of the 10M x 10M inner join, by dusk.
+fn dusk_join_sum(left: &polars::prelude::DataFrame, right: &polars::prelude::DataFrame) -> f64 {
+    let left = from_polars(left.clone(), PARTITIONS);
+    let right = from_polars(right.clone(), PARTITIONS);
+    let sums = left
+        .join(&right, &["key"], &["key"], JoinHow::Inner, "_r")
+        .expect("join")
+        .agg([(col("value") + col("value_r")).sum()])
+        .expect("sum")
+        .compute_with(&quiet())
+        .expect("compute");
+    first_f64(&sums)
+}
+
+/// The same sum by Polars' lazy engine.
+fn polars_join_sum(left: &polars::prelude::DataFrame, right: &polars::prelude::DataFrame) -> f64 {
+    let sums = left
+        .clone()
+        .lazy()
+        .join(
+            right.clone().lazy(),
+            [col("key")],
+            [col("key")],
+            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
+        )
+        .select([(col("value") + col("value_r")).sum()])
+        .collect()
+        .expect("polars join");
+    first_f64(&sums)
+}
+
+fn first_f64(df: &polars::prelude::DataFrame) -> f64 {
+    df.columns()[0]
+        .f64()
+        .expect("a float sum")
+        .get(0)
+        .expect("one value")
+}
+
 fn joins_and_sorts(c: &mut Criterion) {
     let big = table(BIG, SMALL as u64, 1);
     let other_big = table(BIG, BIG as u64, 2);
@@ -163,6 +202,24 @@ fn joins_and_sorts(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    // The usual shape of a large join: reduced right away, never collected whole. Memory is then
+    // what the shuffle holds (in memory, or on disk) against Polars' whole join result.
+    let (sum_tasks, tasks_mb) = peak_growth(|| dusk_join_sum(&big, &other_big));
+    set_shuffle_method(ShuffleMethod::Disk);
+    let (sum_disk, disk_mb) = peak_growth(|| dusk_join_sum(&big, &other_big));
+    set_shuffle_method(ShuffleMethod::Tasks);
+    let (sum_polars, polars_mb) = peak_growth(|| polars_join_sum(&big, &other_big));
+    for sum in [sum_tasks, sum_disk] {
+        assert!(
+            (sum - sum_polars).abs() <= 1e-6 * sum_polars.abs(),
+            "{sum} vs {sum_polars}"
+        );
+    }
+    println!(
+        "shuffle/join-10M-10M then sum: peak memory beyond the inputs: dusk {tasks_mb:.0} MB \
+         (shuffle in memory), {disk_mb:.0} MB (shuffle through disk), Polars {polars_mb:.0} MB"
+    );
 
     let mut group = c.benchmark_group("shuffle/sort-10M");
     group.sample_size(10);
