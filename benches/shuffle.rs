@@ -131,7 +131,9 @@ fn dusk_join_sum(left: &polars::prelude::DataFrame, right: &polars::prelude::Dat
     let sums = left
         .join(&right, &["key"], &["key"], JoinHow::Inner, "_r")
         .expect("join")
-        .agg([(col("value") + col("value_r")).sum()])
+        .with_columns([(col("value") + col("value_r")).alias("both")])
+        .expect("both")
+        .agg([col("both").sum()])
         .expect("sum")
         .compute_with(&quiet())
         .expect("compute");
