@@ -306,3 +306,40 @@ fn examples_print_the_same_with_scheduler_flag() {
         }
     });
 }
+
+#[test]
+fn a_shuffle_moves_each_row_between_workers_at_most_once() {
+    deadline(120, || {
+        let cluster = CliCluster::start(2);
+        let client = cluster.client();
+        let rows = 400_000usize;
+        let data = df!(
+            "k" => (0..rows as i64).map(|i| (i * 7919) % 10_007).collect::<Vec<_>>(),
+            "v" => (0..rows).map(|i| i as f64).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let data_bytes = data.estimated_size() as u64;
+        let shuffled = from_polars(data, 8).shuffle(&["k"], 8).unwrap();
+        // Only the row count comes back, so what moves is the shuffle itself.
+        assert_eq!(client.compute(&shuffled.len()).unwrap(), rows);
+        // Workers report their counters with each heartbeat.
+        let moved = |client: &Client| -> u64 {
+            client
+                .workers()
+                .unwrap()
+                .iter()
+                .map(|w| w.counters.peer_bytes)
+                .sum()
+        };
+        std::thread::sleep(std::time::Duration::from_millis(1_200));
+        let peer_bytes = moved(&client);
+        // Half the pieces live on the other worker, so about half the data moves (more when an
+        // idle worker steals piece tasks, which then fetch their whole split); gathers that
+        // fetched whole splits would move about four times the data.
+        assert!(peer_bytes > 0, "nothing moved between workers");
+        assert!(
+            peer_bytes < data_bytes * 3,
+            "{peer_bytes} bytes moved for {data_bytes} bytes of data"
+        );
+    });
+}

@@ -26,7 +26,7 @@ use super::kernels::{
     StepsOp, SummarizeOp, SummaryFinish, WriteOp,
 };
 use super::parquet::ParquetSource;
-use super::shuffle::{GatherOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill};
+use super::shuffle::{add_gathers, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill};
 use super::write::WriteTarget;
 
 /// A node of the plan.
@@ -525,13 +525,8 @@ impl Frame {
                     });
                     let gather_name = self.name("aggregate-gather", &None);
                     let chunk_schema = Arc::new(Schema::default());
-                    let gathered = add_partitions(graph, &gather_name, *split_out, |j| {
-                        let op = GatherOp {
-                            index: j,
-                            schema: chunk_schema.clone(),
-                        };
-                        (op, splits.clone())
-                    });
+                    let gathered =
+                        add_gathers(graph, &splits, *split_out, &gather_name, &chunk_schema);
                     let name = self.name("aggregate", &None);
                     return Ok(add_partitions(graph, &name, *split_out, |j| {
                         (last(), vec![gathered[j].clone()])
@@ -646,13 +641,7 @@ impl Frame {
                     }
                 };
                 let name = self.name("shuffle-gather", &None);
-                add_partitions(graph, &name, n, |j| {
-                    let op = GatherOp {
-                        index: j,
-                        schema: self.schema.clone(),
-                    };
-                    (op, splits.clone())
-                })
+                add_gathers(graph, &splits, n, &name, &self.schema)
             }
             Node::Join {
                 left,
@@ -742,13 +731,7 @@ impl Frame {
                         });
                         let schema = projected(&self.schema, required);
                         let name = self.name("set-index-gather", required);
-                        add_partitions(graph, &name, n, |j| {
-                            let op = GatherOp {
-                                index: j,
-                                schema: schema.clone(),
-                            };
-                            (op, splits.clone())
-                        })
+                        add_gathers(graph, &splits, n, &name, &schema)
                     }
                 }
             }

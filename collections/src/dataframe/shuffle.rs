@@ -1,20 +1,21 @@
 //! Moving rows between partitions: hash and range splits, and the tasks that gather them.
 //!
-//! A shuffle is two layers of tasks. Each input partition is **split** into one piece per output
-//! partition — by a hash of the key columns (joins, `drop_duplicates`) or by ranges of a sort
-//! column (`sort_values`). Each output partition then **gathers** its piece from every split.
-//! Rows keep their relative order: a split preserves the order within its partition and a
-//! gather concatenates pieces in input order, so "first" and "last" still mean something
-//! afterwards.
+//! A shuffle is three layers of tasks. Each input partition is **split** into one piece per
+//! output partition — by a hash of the key columns (joins, `drop_duplicates`) or by ranges of a
+//! sort column (`sort_values`). A small **piece** task takes piece `j` out of a split (Dask's
+//! `shuffle-getitem`); it runs where the split is, so on a cluster only the pieces travel. Each
+//! output partition then **gathers** its piece of every split. Rows keep their relative order:
+//! a split preserves the order within its partition and a gather concatenates pieces in input
+//! order, so "first" and "last" still mean something afterwards. Splitting `m` partitions into
+//! `n` takes `m × n` piece tasks, which is cheap up to a few hundred partitions a side.
 //!
 //! With [`ShuffleMethod::Disk`] each split writes its pieces to Arrow IPC files and hands on only
 //! their paths, and each gather reads (and deletes) its pieces: the pieces of a shuffle then
 //! never sit in memory together, so a shuffle of data larger than memory completes with a few
 //! partitions in memory at a time — Dask's `shuffle="disk"`.
 //!
-//! Split results can leave their worker: the pieces (or, on disk, their paths) are serialized
-//! only when a gather on another worker asks for them, and arrive as a serialized value that
-//! [`take_piece`] reads without decoding the pieces it does not need.
+//! Split results can also leave their worker whole (when a piece task is stolen by another
+//! worker): they are serialized only then, and only the piece asked for is decoded.
 //!
 //! The hash is computed here, not taken from Polars' internals, so that it is stable and equal
 //! for equal keys of different integer widths (an `Int32` key on one side of a join and an
@@ -127,14 +128,18 @@ pub(crate) fn hand_on(
     Ok(Data::local_sendable(SpilledPieces(paths), size))
 }
 
-/// Piece `j` of a split's output, reading (and deleting) a spilled file.
+/// One spilled piece: the file holding it, read (and deleted) by the gather that needs it.
+#[derive(Clone, Serialize, Deserialize)]
+struct SpilledPiece(PathBuf);
+
+/// Piece `j` of a split's output: the frame itself, or for a spilled split the file holding it.
 ///
 /// A split computed in this process is read in place; one that came from another worker is a
 /// serialized value, of which only piece `j` is decoded.
-fn take_piece(data: &Data, j: usize) -> Result<DataFrame, BoxError> {
+fn piece_of(data: &Data, j: usize) -> Result<Data, BoxError> {
     let missing = || format!("a split has no piece {j}");
     if let Ok(pieces) = data.downcast_ref::<Pieces>() {
-        return Ok(pieces.get(j).ok_or_else(missing)?.clone());
+        return Ok(Data::Frame(pieces.get(j).ok_or_else(missing)?.clone()));
     }
     if let Data::Value(v) = data {
         if v.type_name() == std::any::type_name::<Pieces>() {
@@ -142,18 +147,28 @@ fn take_piece(data: &Data, j: usize) -> Result<DataFrame, BoxError> {
             let pieces: Vec<&[u8]> = postcard::from_bytes(v.bytes())
                 .map_err(|e| format!("read the pieces of a split: {e}"))?;
             let bytes = pieces.get(j).ok_or_else(missing)?;
-            return Ok(dusk_core::ipc::frame_from_ipc(bytes)?);
+            return Ok(Data::Frame(dusk_core::ipc::frame_from_ipc(bytes)?));
         }
     }
     let paths = match data {
         Data::Value(_) => data.decode::<SpilledPieces>()?.0,
         _ => data.downcast_ref::<SpilledPieces>()?.0.clone(),
     };
-    let path = paths.get(j).ok_or_else(missing)?;
-    let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+    let path = paths.get(j).ok_or_else(missing)?.clone();
+    let size = path.as_os_str().len();
+    Ok(Data::local_sendable(SpilledPiece(path), size))
+}
+
+/// The frame of a piece, reading (and deleting) a spilled one.
+fn read_piece(data: &Data) -> Result<DataFrame, BoxError> {
+    if let Data::Frame(df) = data {
+        return Ok(df.clone());
+    }
+    let SpilledPiece(path) = data.decode::<SpilledPiece>()?;
+    let file = std::fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
     let df = IpcReader::new(file).finish()?;
     // Each piece has exactly one reader; the directory goes once it is empty.
-    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(&path);
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir(dir);
     }
@@ -299,10 +314,29 @@ impl Op for RangeSplitOp {
     }
 }
 
-/// Gathers piece `index` of every split into one partition.
+/// Takes piece `index` out of one split (Dask's `shuffle-getitem`). It runs where the split is,
+/// so a gather on another worker fetches only its own pieces, not every split whole.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PieceOp {
+    pub index: usize,
+}
+
+impl Op for PieceOp {
+    fn name(&self) -> &str {
+        "shuffle-piece"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let split = inputs.first().ok_or("a shuffle piece needs its split")?;
+        piece_of(split, self.index)
+    }
+}
+
+/// Concatenates one piece of every split into one partition.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct GatherOp {
-    pub index: usize,
     pub schema: SchemaRef,
 }
 
@@ -316,7 +350,7 @@ impl Op for GatherOp {
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let mut frames = Vec::with_capacity(inputs.len());
         for d in &inputs {
-            let piece = take_piece(d, self.index)?;
+            let piece = read_piece(d)?;
             if piece.height() > 0 || frames.is_empty() {
                 frames.push(piece);
             }
@@ -326,6 +360,45 @@ impl Op for GatherOp {
         }
         Ok(Data::Frame(concat_frames(frames)?))
     }
+}
+
+/// Adds the second half of a shuffle over `splits`: a piece task per split and output, then
+/// output `j` gathering piece `j` of every split. Returns the `n` gathered partitions' keys.
+pub(crate) fn add_gathers(
+    graph: &mut dusk_core::Graph,
+    splits: &[dusk_core::Key],
+    n: usize,
+    gather_name: &str,
+    schema: &SchemaRef,
+) -> Vec<dusk_core::Key> {
+    let piece_name = gather_name.replacen("gather", "piece", 1);
+    let piece_name: std::sync::Arc<str> = if piece_name == gather_name {
+        format!("{gather_name}-piece").into()
+    } else {
+        piece_name.into()
+    };
+    (0..n)
+        .map(|j| {
+            let pieces: Vec<dusk_core::Key> = splits
+                .iter()
+                .enumerate()
+                .map(|(i, split)| {
+                    let key = dusk_core::Key::part(piece_name.clone(), (i * n + j) as u32);
+                    graph.add(key.clone(), PieceOp { index: j }, vec![split.clone()]);
+                    key
+                })
+                .collect();
+            let key = dusk_core::Key::part(gather_name, j as u32);
+            graph.add(
+                key.clone(),
+                GatherOp {
+                    schema: schema.clone(),
+                },
+                pieces,
+            );
+            key
+        })
+        .collect()
 }
 
 /// Rows `[k/m, (k+1)/m)` of a partition (`repartition` to more partitions), or the
@@ -363,6 +436,7 @@ super::kernels::frame_ops! {
     HashSplitOp => "dusk.frame.hash-split",
     RangeSplitOp => "dusk.frame.range-split",
     GatherOp => "dusk.frame.gather",
+    PieceOp => "dusk.frame.piece",
     SliceOp => "dusk.frame.slice",
 }
 

@@ -29,8 +29,7 @@
 //! ([`store`]); it does not pause.
 //!
 //! Not there yet: a worker whose scheduler goes away stops rather than reconnecting; inputs a worker
-//! fetches are used and dropped, not kept as replicas; a shuffle's gather fetches whole splits
-//! (every piece) from other workers rather than only its own piece; cancelling a task that
+//! fetches are used and dropped, not kept as replicas; cancelling a task that
 //! already runs does not interrupt it (its result is freed when it ends, and its thread is busy
 //! until then).
 //!
