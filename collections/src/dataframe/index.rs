@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use super::kernels::{concat_frames, SortSpec, Step};
 use super::plan::{Frame, Node};
 use super::scalar::Scalar;
-use super::shuffle::{hand_on, split_by, Spill};
+use super::shuffle::{hand_on_buckets, Spill};
 use super::summary::Summary;
 use super::{DataFrame, FrameError};
 
@@ -518,7 +518,7 @@ impl Op for DivisionSplitOp {
             };
             buckets.push(b as u32);
         }
-        hand_on(split_by(df, &buckets, n)?, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, n, &self.spill, self.index)
     }
 }
 

@@ -14,8 +14,11 @@
 //! never sit in memory together, so a shuffle of data larger than memory completes with a few
 //! partitions in memory at a time — Dask's `shuffle="disk"`.
 //!
-//! Split results can also leave their worker whole (when a piece task is stolen by another
-//! worker): they are serialized only then, and only the piece asked for is decoded.
+//! A split in memory does not cut its pieces: it hands on its partition with the row numbers
+//! of each piece, and each piece task cuts its own rows. A shuffle then holds 4 bytes a row
+//! beyond its input rather than a copy of it, and a piece exists only from its piece task to its
+//! gather. A split leaves its worker whole only when another worker steals one of its piece
+//! tasks; it is serialized only then.
 //!
 //! The hash is computed here, not taken from Polars' internals, so that it is stable and equal
 //! for equal keys of different integer widths (an `Int32` key on one side of a join and an
@@ -104,16 +107,8 @@ impl Spill {
     }
 }
 
-/// Hands a split's pieces on: as they are, or written to files.
-pub(crate) fn hand_on(
-    pieces: Pieces,
-    spill: &Option<Spill>,
-    split: usize,
-) -> Result<Data, BoxError> {
-    let Some(spill) = spill else {
-        let size = pieces.iter().map(|p| p.estimated_size()).sum();
-        return Ok(Data::local_sendable(pieces, size));
-    };
+/// Writes a split's pieces to files and hands on their paths.
+fn spill_pieces(pieces: Pieces, spill: &Spill, split: usize) -> Result<Data, BoxError> {
     std::fs::create_dir_all(&spill.dir)
         .map_err(|e| format!("create the shuffle directory {}: {e}", spill.dir.display()))?;
     let mut paths = Vec::with_capacity(pieces.len());
@@ -134,21 +129,19 @@ struct SpilledPiece(PathBuf);
 
 /// Piece `j` of a split's output: the frame itself, or for a spilled split the file holding it.
 ///
-/// A split computed in this process is read in place; one that came from another worker is a
-/// serialized value, of which only piece `j` is decoded.
+/// A split computed in this process is read in place; one that came from another worker (a
+/// stolen piece task) arrives serialized.
 fn piece_of(data: &Data, j: usize) -> Result<Data, BoxError> {
     let missing = || format!("a split has no piece {j}");
-    if let Ok(pieces) = data.downcast_ref::<Pieces>() {
-        return Ok(Data::Frame(pieces.get(j).ok_or_else(missing)?.clone()));
+    let cut = |split: &SplitRows| -> Result<Data, BoxError> {
+        let rows = split.rows.get(j).ok_or_else(missing)?;
+        Ok(Data::Frame(take_rows(&split.frame, rows.clone())?))
+    };
+    if let Ok(split) = data.downcast_ref::<SplitRows>() {
+        return cut(split);
     }
-    if let Data::Value(v) = data {
-        if v.type_name() == std::any::type_name::<Pieces>() {
-            // A `Vec<DataFrame>` is a sequence of IPC byte strings: borrow them, decode one.
-            let pieces: Vec<&[u8]> = postcard::from_bytes(v.bytes())
-                .map_err(|e| format!("read the pieces of a split: {e}"))?;
-            let bytes = pieces.get(j).ok_or_else(missing)?;
-            return Ok(Data::Frame(dusk_core::ipc::frame_from_ipc(bytes)?));
-        }
+    if matches!(data, Data::Value(v) if v.type_name() == std::any::type_name::<SplitRows>()) {
+        return cut(&data.decode::<SplitRows>()?);
     }
     let paths = match data {
         Data::Value(_) => data.decode::<SpilledPieces>()?.0,
@@ -224,13 +217,57 @@ pub(crate) fn split_by(df: &DataFrame, buckets: &[u32], n: usize) -> PolarsResul
     if n == 1 {
         return Ok(vec![df.clone()]);
     }
+    rows_by_bucket(buckets, n)
+        .into_iter()
+        .map(|idx| take_rows(df, idx))
+        .collect()
+}
+
+/// The row numbers of each bucket, in row order.
+fn rows_by_bucket(buckets: &[u32], n: usize) -> Vec<Vec<IdxSize>> {
     let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); n];
     for (i, &b) in buckets.iter().enumerate() {
         rows[b as usize].push(i as IdxSize);
     }
-    rows.into_iter()
-        .map(|idx| df.take(&IdxCa::from_vec("idx".into(), idx)))
-        .collect()
+    rows
+}
+
+fn take_rows(df: &DataFrame, rows: Vec<IdxSize>) -> PolarsResult<DataFrame> {
+    df.take(&IdxCa::from_vec("idx".into(), rows))
+}
+
+/// A split whose pieces are not cut yet: the partition, and per output the rows going there.
+///
+/// Cutting every piece in the split task would copy the whole partition at once, and a shuffle
+/// would then hold a copy of all its input until the gathers run. Kept as row numbers (4 bytes
+/// a row), each piece is cut by its own piece task, just before its gather needs it.
+#[derive(Clone, Serialize, Deserialize)]
+struct SplitRows {
+    frame: DataFrame,
+    rows: Vec<Vec<IdxSize>>,
+}
+
+/// Hands on the split of `df` by `buckets` into `n`: as rows to cut later, or, spilling, as
+/// pieces cut now and written to files.
+pub(crate) fn hand_on_buckets(
+    df: &DataFrame,
+    buckets: &[u32],
+    n: usize,
+    spill: &Option<Spill>,
+    split: usize,
+) -> Result<Data, BoxError> {
+    if let Some(spill) = spill {
+        return spill_pieces(split_by(df, buckets, n)?, spill, split);
+    }
+    let rows = rows_by_bucket(buckets, n);
+    let size = df.estimated_size() + std::mem::size_of_val(buckets);
+    Ok(Data::local_sendable(
+        SplitRows {
+            frame: df.clone(),
+            rows,
+        },
+        size,
+    ))
 }
 
 /// Splits one partition by a hash of `on` into `n` pieces.
@@ -255,7 +292,7 @@ impl Op for HashSplitOp {
             .into_iter()
             .map(|h| (h % self.n as u64) as u32)
             .collect();
-        hand_on(split_by(df, &buckets, self.n)?, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, self.n, &self.spill, self.index)
     }
 }
 
@@ -310,7 +347,7 @@ impl Op for RangeSplitOp {
                 b as u32
             })
             .collect();
-        hand_on(split_by(df, &buckets, n)?, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, n, &self.spill, self.index)
     }
 }
 
@@ -454,6 +491,29 @@ mod tests {
         let both = vec!["k".to_string(), "j".to_string()];
         let h = row_hashes(&s, &both).unwrap();
         assert_ne!(h[0], h[1]);
+    }
+
+    #[test]
+    fn uncut_splits_give_the_same_pieces_here_and_after_the_wire() {
+        let df = df!(
+            "k" => (0..50i64).collect::<Vec<_>>(),
+            "s" => (0..50).map(|i| format!("r{i}")).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let buckets: Vec<u32> = (0..50u32).map(|i| (i * 7) % 4).collect();
+        let expected = split_by(&df, &buckets, 4).unwrap();
+        let split = hand_on_buckets(&df, &buckets, 4, &None, 0).unwrap();
+        let Data::Local(local) = &split else {
+            panic!("a split in memory stays unserialized")
+        };
+        let sent = Data::Value(local.to_serialized().unwrap().unwrap());
+        for (j, want) in expected.iter().enumerate() {
+            for data in [&split, &sent] {
+                let piece = read_piece(&piece_of(data, j).unwrap()).unwrap();
+                assert!(piece.equals(want), "piece {j}");
+            }
+        }
+        assert!(piece_of(&split, 4).is_err());
     }
 
     #[test]
