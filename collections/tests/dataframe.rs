@@ -1275,6 +1275,7 @@ fn every_built_in_op_survives_its_wire_form() {
             left.drop_duplicates(Some(&["k"]), Keep::Last).unwrap(),
         ),
         ("repartition", left.repartition(2).unwrap()),
+        ("repartition by size", left.repartition_size(2_000).unwrap()),
         (
             "concat",
             dusk_collections::dataframe::concat(&[left.clone(), right.clone()]).unwrap(),
@@ -1806,4 +1807,44 @@ fn group_by_split_out_auto_follows_the_input_partition_count() {
         );
         assert_frames_close(&sorted(&grouped.compute().unwrap(), &["n", "k"]), &expected);
     }
+}
+
+#[test]
+fn repartition_by_size_cuts_big_partitions_and_joins_small_ones() {
+    // Uneven partitions: concat of a 1-partition big frame, empty ones and small ones.
+    let big = from_polars(mixed_frame(20_000), 1);
+    let empty = from_polars(mixed_frame(0), 3);
+    let small = from_polars(mixed_frame(500), 10);
+    let frame = dusk_collections::dataframe::concat(&[small.clone(), big, empty, small]).unwrap();
+    let whole = frame.compute().unwrap();
+    let sizes: Vec<usize> = [mixed_frame(20_000), mixed_frame(500)]
+        .iter()
+        .map(|f| f.estimated_size())
+        .collect();
+    for target in [sizes[0] / 7, sizes[1] * 3, sizes[0] * 2] {
+        let re = frame.repartition_size(target).unwrap();
+        assert!(re.explain().contains("repartition by size"));
+        let out = re.compute().unwrap();
+        assert!(
+            out.equals_missing(&whole),
+            "rows and order kept for {target} bytes"
+        );
+        // Each output is at most the target (plus rounding of the slices).
+        let mut g = dusk_core::Graph::new();
+        use dusk_core::Collection;
+        let keys = re.lower(&mut g).unwrap();
+        let (parts, _) = dusk_scheduler::get(&g, &keys, &ComputeOptions::default()).unwrap();
+        for p in &parts {
+            let size = p.as_frame().unwrap().estimated_size();
+            assert!(size <= target + target / 10 + 1_000, "{size} > {target}");
+        }
+        let expected_min = whole.estimated_size() / target;
+        assert!(
+            re.npartitions() >= expected_min,
+            "{} partitions for {} bytes in parts of {target}",
+            re.npartitions(),
+            whole.estimated_size()
+        );
+    }
+    assert!(frame.repartition_size(0).is_err());
 }

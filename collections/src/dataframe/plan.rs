@@ -26,7 +26,9 @@ use super::kernels::{
     StepsOp, SummarizeOp, SummaryFinish, WriteOp,
 };
 use super::parquet::ParquetSource;
-use super::shuffle::{add_gathers, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill};
+use super::shuffle::{
+    add_gathers, CutConcatOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill,
+};
 use super::write::WriteTarget;
 
 /// A node of the plan.
@@ -103,6 +105,12 @@ pub(crate) enum Node {
     /// Neighbouring partitions concatenated (to fewer) or sliced (to more).
     Repartition {
         input: Arc<Frame>,
+    },
+    /// Output `j` concatenates, in order, slice `piece` of `of` of each input `(input, piece,
+    /// of)` in `outputs[j]` (`repartition_size`).
+    Recut {
+        input: Arc<Frame>,
+        outputs: Arc<Vec<Vec<(usize, usize, usize)>>>,
     },
     /// Partitions made by another collection's tasks (a bag's `to_dataframe`).
     External {
@@ -698,6 +706,18 @@ impl Frame {
                     })
                 }
             }
+            Node::Recut { input, outputs } => {
+                let parts = input.lower(required, graph)?;
+                let name = self.name("repartition", required);
+                add_partitions(graph, &name, outputs.len(), |j| {
+                    let cuts = outputs[j].iter().map(|&(_, p, of)| (p, of)).collect();
+                    let deps = outputs[j]
+                        .iter()
+                        .map(|&(i, _, _)| parts[i].clone())
+                        .collect();
+                    (CutConcatOp { cuts }, deps)
+                })
+            }
             Node::SetIndex {
                 input,
                 index,
@@ -983,6 +1003,14 @@ impl Frame {
                 let _ = writeln!(
                     out,
                     "{pad}repartition: {} -> {} partitions",
+                    input.npartitions, self.npartitions
+                );
+                input.explain(required, depth + 1, out);
+            }
+            Node::Recut { input, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}repartition by size: {} -> {} partitions",
                     input.npartitions, self.npartitions
                 );
                 input.explain(required, depth + 1, out);

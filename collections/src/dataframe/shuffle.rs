@@ -469,12 +469,48 @@ impl Op for SliceOp {
     }
 }
 
+/// Slice `piece` of `of` even row slices of each input, concatenated in input order
+/// (`repartition_size`: big partitions cut, small neighbours joined).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CutConcatOp {
+    /// `(piece, of)` for each input, in the task's input order.
+    pub cuts: Vec<(usize, usize)>,
+}
+
+impl Op for CutConcatOp {
+    fn name(&self) -> &str {
+        "repartition"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        if inputs.len() != self.cuts.len() {
+            return Err(format!(
+                "a repartition task got {} inputs for {} cuts",
+                inputs.len(),
+                self.cuts.len()
+            )
+            .into());
+        }
+        let mut frames = Vec::with_capacity(inputs.len());
+        for (d, &(piece, of)) in inputs.iter().zip(&self.cuts) {
+            let df = d.as_frame()?;
+            let rows = df.height();
+            let (start, end) = (rows * piece / of.max(1), rows * (piece + 1) / of.max(1));
+            frames.push(df.slice(start as i64, end - start));
+        }
+        Ok(Data::Frame(concat_frames(frames)?))
+    }
+}
+
 super::kernels::frame_ops! {
     HashSplitOp => "dusk.frame.hash-split",
     RangeSplitOp => "dusk.frame.range-split",
     GatherOp => "dusk.frame.gather",
     PieceOp => "dusk.frame.piece",
     SliceOp => "dusk.frame.slice",
+    CutConcatOp => "dusk.frame.cut-concat",
 }
 
 #[cfg(test)]
