@@ -1848,3 +1848,67 @@ fn repartition_by_size_cuts_big_partitions_and_joins_small_ones() {
     }
     assert!(frame.repartition_size(0).is_err());
 }
+
+#[test]
+fn many_partitions_shuffle_in_stages_and_keep_row_order() {
+    use dusk_collections::dataframe::{JoinHow, Keep};
+    use dusk_core::Collection;
+    let (left, right) = join_sides();
+    // 90 x 90 pieces are more than one stage takes: two stages of 10.
+    let l = from_polars(left.clone(), 90);
+    let r = from_polars(right.clone(), 70);
+    let shuffled = l.shuffle(&["k"], 90).unwrap();
+    let mut g = dusk_core::Graph::new();
+    shuffled.lower(&mut g).unwrap();
+    let staged = g.keys().any(|k| k.name().contains("stage1"));
+    assert!(staged, "a 90 x 90 shuffle runs in stages");
+    // Within each output partition, rows keep their input order.
+    let out = shuffled.compute().unwrap();
+    assert_eq!(out.height(), left.height());
+    assert_frames_close(&sort_all(&out), &sort_all(&left));
+
+    let sorted_frame = l.sort_values(&["v"], &[false], true).unwrap();
+    let expected = left
+        .sort(
+            ["v"],
+            SortMultipleOptions::default()
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
+        .unwrap();
+    assert_frames_close(&sorted_frame.compute().unwrap(), &expected);
+
+    // keep-first after a staged shuffle is only right if order survived every stage.
+    let firsts = l.drop_duplicates(Some(&["k"]), Keep::First).unwrap();
+    let expected = left
+        .clone()
+        .lazy()
+        .unique_stable(
+            Some(Selector::ByName {
+                names: [PlSmallStr::from("k")].into_iter().collect(),
+                strict: true,
+            }),
+            UniqueKeepStrategy::First,
+        )
+        .collect()
+        .unwrap();
+    assert_frames_close(&sort_all(&firsts.compute().unwrap()), &sort_all(&expected));
+
+    let joined = l
+        .repartition(80)
+        .unwrap()
+        .join(&r, &["k"], &["k"], JoinHow::Inner, "_r")
+        .unwrap();
+    let expected = left
+        .clone()
+        .lazy()
+        .join(
+            right.clone().lazy(),
+            [col("k")],
+            [col("k")],
+            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
+        )
+        .collect()
+        .unwrap();
+    assert_frames_close(&sort_all(&joined.compute().unwrap()), &sort_all(&expected));
+}

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use super::kernels::{concat_frames, SortSpec, Step};
 use super::plan::{Frame, Node};
 use super::scalar::Scalar;
-use super::shuffle::{hand_on_buckets, Spill};
+use super::shuffle::{hand_on_buckets, Radix, Spill};
 use super::summary::Summary;
 use super::{DataFrame, FrameError};
 
@@ -480,6 +480,7 @@ pub(crate) struct DivisionSplitOp {
     pub column: String,
     pub kind: Kind,
     pub divisions: Arc<Vec<IndexValue>>,
+    pub radix: Radix,
     pub index: usize,
     pub spill: Option<Spill>,
 }
@@ -518,7 +519,7 @@ impl Op for DivisionSplitOp {
             };
             buckets.push(b as u32);
         }
-        hand_on_buckets(df, &buckets, n, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, self.radix, &self.spill, self.index)
     }
 }
 

@@ -27,7 +27,7 @@ use super::kernels::{
 };
 use super::parquet::ParquetSource;
 use super::shuffle::{
-    add_gathers, CutConcatOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill,
+    add_shuffle, CutConcatOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill,
 };
 use super::write::WriteTarget;
 
@@ -522,19 +522,27 @@ impl Frame {
                     // Partial aggregates are hash-split on the keys; output j merges piece j
                     // of every partition, so each group is finished in exactly one task.
                     let split_name = self.name("aggregate-split", &None);
-                    let splits = add_partitions(graph, &split_name, level.len(), |i| {
-                        let op = HashSplitOp {
-                            on: keys.clone(),
-                            n: *split_out,
-                            index: i,
-                            spill: None,
-                        };
-                        (op, vec![level[i].clone()])
-                    });
                     let gather_name = self.name("aggregate-gather", &None);
                     let chunk_schema = Arc::new(Schema::default());
-                    let gathered =
-                        add_gathers(graph, &splits, *split_out, &gather_name, &chunk_schema);
+                    let gathered = add_shuffle(
+                        graph,
+                        &level,
+                        *split_out,
+                        &split_name,
+                        &gather_name,
+                        &chunk_schema,
+                        &None,
+                        |i, radix, spill, input| {
+                            let op = HashSplitOp {
+                                on: keys.clone(),
+                                n: *split_out,
+                                radix,
+                                index: i,
+                                spill,
+                            };
+                            (op, vec![input])
+                        },
+                    );
                     let name = self.name("aggregate", &None);
                     return Ok(add_partitions(graph, &name, *split_out, |j| {
                         (last(), vec![gathered[j].clone()])
@@ -618,16 +626,28 @@ impl Frame {
                 let split_name = self.name("shuffle-split", &None);
                 let spill =
                     (*method == ShuffleMethod::Disk).then(|| Spill::for_shuffle(&split_name));
-                let splits = match split {
-                    Split::Hash(on) => add_partitions(graph, &split_name, parts.len(), |i| {
-                        let op = HashSplitOp {
-                            on: on.clone(),
-                            n,
-                            index: i,
-                            spill: spill.clone(),
-                        };
-                        (op, vec![parts[i].clone()])
-                    }),
+                let name = self.name("shuffle-gather", &None);
+                let (parts, schema) = (&parts, &self.schema);
+                match split {
+                    Split::Hash(on) => add_shuffle(
+                        graph,
+                        parts,
+                        n,
+                        &split_name,
+                        &name,
+                        schema,
+                        &spill,
+                        |i, radix, spill, input| {
+                            let op = HashSplitOp {
+                                on: on.clone(),
+                                n,
+                                radix,
+                                index: i,
+                                spill,
+                            };
+                            (op, vec![input])
+                        },
+                    ),
                     Split::Range {
                         column,
                         descending,
@@ -635,21 +655,29 @@ impl Frame {
                         bounds,
                     } => {
                         let bounds = bounds.lower(&None, graph)?;
-                        add_partitions(graph, &split_name, parts.len(), |i| {
-                            let op = RangeSplitOp {
-                                column: column.clone(),
-                                n,
-                                descending: *descending,
-                                nulls_last: *nulls_last,
-                                index: i,
-                                spill: spill.clone(),
-                            };
-                            (op, vec![parts[i].clone(), bounds[0].clone()])
-                        })
+                        add_shuffle(
+                            graph,
+                            parts,
+                            n,
+                            &split_name,
+                            &name,
+                            schema,
+                            &spill,
+                            |i, radix, spill, input| {
+                                let op = RangeSplitOp {
+                                    column: column.clone(),
+                                    n,
+                                    radix,
+                                    descending: *descending,
+                                    nulls_last: *nulls_last,
+                                    index: i,
+                                    spill,
+                                };
+                                (op, vec![input, bounds[0].clone()])
+                            },
+                        )
                     }
-                };
-                let name = self.name("shuffle-gather", &None);
-                add_gathers(graph, &splits, n, &name, &self.schema)
+                }
             }
             Node::Join {
                 left,
@@ -739,19 +767,28 @@ impl Frame {
                         let split_name = self.name("set-index-split", required);
                         let spill = (*method == ShuffleMethod::Disk)
                             .then(|| Spill::for_shuffle(&split_name));
-                        let splits = add_partitions(graph, &split_name, parts.len(), |i| {
-                            let op = DivisionSplitOp {
-                                column: index.column.clone(),
-                                kind: index.kind,
-                                divisions: divisions.clone(),
-                                index: i,
-                                spill: spill.clone(),
-                            };
-                            (op, vec![parts[i].clone()])
-                        });
                         let schema = projected(&self.schema, required);
                         let name = self.name("set-index-gather", required);
-                        add_gathers(graph, &splits, n, &name, &schema)
+                        add_shuffle(
+                            graph,
+                            &parts,
+                            n,
+                            &split_name,
+                            &name,
+                            &schema,
+                            &spill,
+                            |i, radix, spill, input| {
+                                let op = DivisionSplitOp {
+                                    column: index.column.clone(),
+                                    kind: index.kind,
+                                    divisions: divisions.clone(),
+                                    radix,
+                                    index: i,
+                                    spill,
+                                };
+                                (op, vec![input])
+                            },
+                        )
                     }
                 }
             }

@@ -7,7 +7,9 @@
 //! output partition then **gathers** its piece of every split. Rows keep their relative order:
 //! a split preserves the order within its partition and a gather concatenates pieces in input
 //! order, so "first" and "last" still mean something afterwards. Splitting `m` partitions into
-//! `n` takes `m × n` piece tasks, which is cheap up to a few hundred partitions a side.
+//! `n` takes `m × n` piece tasks; past [`ONE_STAGE_PIECES`] the shuffle runs in stages instead
+//! ([`add_shuffle`], Dask's multi-stage task shuffle), each moving rows by one base-`k` digit
+//! of their output partition, so a stage makes only `k` pieces per partition.
 //!
 //! With [`ShuffleMethod::Disk`] each split writes its pieces to Arrow IPC files and hands on only
 //! their paths, and each gather reads (and deletes) its pieces: the pieces of a shuffle then
@@ -99,6 +101,13 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
+    /// The directory of one stage of a multi-stage shuffle.
+    pub(crate) fn stage(&self, stage: usize) -> Spill {
+        Spill {
+            dir: self.dir.join(format!("stage-{stage}")),
+        }
+    }
+
     /// A fresh spill directory name for the shuffle whose keys are named `name`.
     pub(crate) fn for_shuffle(name: &str) -> Spill {
         Spill {
@@ -247,15 +256,45 @@ struct SplitRows {
     rows: Vec<Vec<IdxSize>>,
 }
 
-/// Hands on the split of `df` by `buckets` into `n`: as rows to cut later, or, spilling, as
-/// pieces cut now and written to files.
+/// Which digit of an output partition's number a split cuts by: `(bucket / div) % k`. A
+/// one-stage shuffle into `n` takes `div = 1, k = n` (the bucket itself); a stage of a
+/// multi-stage shuffle takes one base-`k` digit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Radix {
+    pub div: u32,
+    pub k: u32,
+}
+
+impl Radix {
+    /// The one-stage radix of a shuffle into `n` partitions.
+    pub(crate) fn whole(n: usize) -> Radix {
+        Radix {
+            div: 1,
+            k: n as u32,
+        }
+    }
+}
+
+/// Hands on the split of `df` by the digit `radix` takes of `buckets`: as rows to cut later,
+/// or, spilling, as pieces cut now and written to files.
 pub(crate) fn hand_on_buckets(
     df: &DataFrame,
     buckets: &[u32],
-    n: usize,
+    radix: Radix,
     spill: &Option<Spill>,
     split: usize,
 ) -> Result<Data, BoxError> {
+    let n = radix.k.max(1) as usize;
+    let digits: Vec<u32>;
+    let buckets = if radix.div == 1 && n > buckets.iter().copied().max().unwrap_or(0) as usize {
+        buckets
+    } else {
+        digits = buckets
+            .iter()
+            .map(|b| (b / radix.div.max(1)) % n as u32)
+            .collect();
+        &digits
+    };
     if let Some(spill) = spill {
         return spill_pieces(split_by(df, buckets, n)?, spill, split);
     }
@@ -275,6 +314,7 @@ pub(crate) fn hand_on_buckets(
 pub(crate) struct HashSplitOp {
     pub on: Vec<String>,
     pub n: usize,
+    pub radix: Radix,
     pub index: usize,
     pub spill: Option<Spill>,
 }
@@ -292,7 +332,7 @@ impl Op for HashSplitOp {
             .into_iter()
             .map(|h| (h % self.n as u64) as u32)
             .collect();
-        hand_on_buckets(df, &buckets, self.n, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, self.radix, &self.spill, self.index)
     }
 }
 
@@ -303,6 +343,7 @@ impl Op for HashSplitOp {
 pub(crate) struct RangeSplitOp {
     pub column: String,
     pub n: usize,
+    pub radix: Radix,
     pub descending: bool,
     pub nulls_last: bool,
     pub index: usize,
@@ -347,7 +388,7 @@ impl Op for RangeSplitOp {
                 b as u32
             })
             .collect();
-        hand_on_buckets(df, &buckets, n, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, self.radix, &self.spill, self.index)
     }
 }
 
@@ -436,6 +477,129 @@ pub(crate) fn add_gathers(
             key
         })
         .collect()
+}
+
+/// Shuffles of at most this many pieces (inputs × outputs) run in one stage.
+pub(crate) const ONE_STAGE_PIECES: usize = 4096;
+
+/// The most pieces one split makes in a stage of a multi-stage shuffle (Dask's `max_branch`).
+pub(crate) const MAX_BRANCH: usize = 32;
+
+/// How a shuffle of `m` partitions into `n` is staged: `(stages, k)` with `k^stages` at least
+/// `max(m, n)`. One stage when `m × n` pieces are few enough; otherwise each row moves
+/// `stages` times, but a stage makes only `k` pieces per partition (Dask's task shuffle).
+pub(crate) fn stages(m: usize, n: usize) -> (u32, usize) {
+    if m.saturating_mul(n) <= ONE_STAGE_PIECES {
+        return (1, n);
+    }
+    let width = m.max(n) as f64;
+    let stages = width.log(MAX_BRANCH as f64).ceil().max(2.0) as u32;
+    let mut k = width.powf(1.0 / stages as f64).ceil() as usize;
+    while k.pow(stages) < m.max(n) {
+        k += 1;
+    }
+    (stages, k.max(2))
+}
+
+/// Adds a shuffle of `parts` into `n` partitions and returns their keys. `split(i, radix,
+/// spill, input)` makes the task splitting partition `i` (held by `input`) by `radix`; the
+/// rest (pieces, gathers, stages) is the same for every kind of shuffle.
+///
+/// With many partitions the shuffle runs in stages: partitions are numbered in base `k`, and
+/// stage `j` moves each row to the partition whose digit `j` matches its output's, gathering
+/// from the `k` partitions that differ only in that digit. Taking the digits from the lowest,
+/// each gather concatenates its pieces in input order, so rows keep their relative order.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_shuffle<O: Op>(
+    graph: &mut dusk_core::Graph,
+    parts: &[dusk_core::Key],
+    n: usize,
+    split_name: &str,
+    gather_name: &str,
+    schema: &SchemaRef,
+    spill: &Option<Spill>,
+    mut split: impl FnMut(usize, Radix, Option<Spill>, dusk_core::Key) -> (O, Vec<dusk_core::Key>),
+) -> Vec<dusk_core::Key> {
+    use dusk_core::Key;
+    let (stages, k) = stages(parts.len(), n);
+    if stages == 1 {
+        let splits: Vec<Key> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let key = Key::part(split_name, i as u32);
+                let (op, deps) = split(i, Radix::whole(n), spill.clone(), part.clone());
+                graph.add(key.clone(), op, deps);
+                key
+            })
+            .collect();
+        return add_gathers(graph, &splits, n, gather_name, schema);
+    }
+    let width = k.pow(stages);
+    let mut current: Vec<Key> = parts.to_vec();
+    if current.len() < width {
+        let empty = Key::new(format!("{split_name}-empty"));
+        graph.add(
+            empty.clone(),
+            dusk_core::LiteralOp::new(Data::Frame(DataFrame::empty_with_schema(schema))),
+            vec![],
+        );
+        current.resize(width, empty);
+    }
+    for stage in 0..stages as usize {
+        let div = k.pow(stage as u32);
+        let radix = Radix {
+            div: div as u32,
+            k: k as u32,
+        };
+        let spill = spill.as_ref().map(|s| s.stage(stage));
+        let stage_split: std::sync::Arc<str> = format!("{split_name}-stage{stage}").into();
+        let stage_piece: std::sync::Arc<str> = format!("{split_name}-piece{stage}").into();
+        let stage_gather: std::sync::Arc<str> = if stage + 1 == stages as usize {
+            gather_name.into()
+        } else {
+            format!("{gather_name}-stage{stage}").into()
+        };
+        let splits: Vec<Key> = current
+            .iter()
+            .enumerate()
+            .map(|(a, input)| {
+                let key = Key::part(stage_split.clone(), a as u32);
+                let (op, deps) = split(a, radix, spill.clone(), input.clone());
+                graph.add(key.clone(), op, deps);
+                key
+            })
+            .collect();
+        current = (0..width)
+            .map(|a| {
+                let digit = (a / div) % k;
+                let base = a - digit * div;
+                let pieces: Vec<Key> = (0..k)
+                    .map(|t| {
+                        let s = base + t * div;
+                        let key = Key::part(stage_piece.clone(), (s * k + digit) as u32);
+                        graph.add(
+                            key.clone(),
+                            PieceOp { index: digit },
+                            vec![splits[s].clone()],
+                        );
+                        key
+                    })
+                    .collect();
+                let key = Key::part(stage_gather.clone(), a as u32);
+                graph.add(
+                    key.clone(),
+                    GatherOp {
+                        schema: schema.clone(),
+                    },
+                    pieces,
+                );
+                key
+            })
+            .collect();
+    }
+    current.truncate(n);
+    current
 }
 
 /// Rows `[k/m, (k+1)/m)` of a partition (`repartition` to more partitions), or the
@@ -538,7 +702,7 @@ mod tests {
         .unwrap();
         let buckets: Vec<u32> = (0..50u32).map(|i| (i * 7) % 4).collect();
         let expected = split_by(&df, &buckets, 4).unwrap();
-        let split = hand_on_buckets(&df, &buckets, 4, &None, 0).unwrap();
+        let split = hand_on_buckets(&df, &buckets, Radix::whole(4), &None, 0).unwrap();
         let Data::Local(local) = &split else {
             panic!("a split in memory stays unserialized")
         };
