@@ -1912,3 +1912,27 @@ fn many_partitions_shuffle_in_stages_and_keep_row_order() {
         .unwrap();
     assert_frames_close(&sort_all(&joined.compute().unwrap()), &sort_all(&expected));
 }
+
+#[test]
+fn n_unique_with_split_out_matches_polars() {
+    let df = mixed_frame(1_000);
+    for parts in [1, 3, 40] {
+        let ddf = from_polars(df.clone(), parts);
+        for column in ["k", "x", "n", "b"] {
+            let expected = df.column(column).unwrap().n_unique().unwrap();
+            for split_out in [1, 4, 7] {
+                let got = ddf
+                    .n_unique_split(column, split_out)
+                    .unwrap()
+                    .compute()
+                    .unwrap();
+                assert_eq!(
+                    got, expected,
+                    "{column} over {parts} partitions, split_out {split_out}"
+                );
+            }
+        }
+    }
+    let empty = from_polars(mixed_frame(0), 3);
+    assert_eq!(empty.n_unique_split("k", 2).unwrap().compute().unwrap(), 0);
+}

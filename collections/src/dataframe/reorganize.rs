@@ -150,6 +150,33 @@ impl DataFrame {
         })
     }
 
+    /// The number of distinct values of `column` (null counts as one value, as in Polars),
+    /// counted over `split_out` hash partitions of the values (Dask's
+    /// `nunique(split_out=...)`): each partition is made distinct, the distinct values are
+    /// hash-shuffled, and each output counts its own, so no task holds every distinct value.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("k" => [1, 2, 1, 3, 2]).unwrap(), 2);
+    /// assert_eq!(ddf.n_unique_split("k", 3).unwrap().compute().unwrap(), 3);
+    /// assert!(ddf.n_unique_split("nope", 3).is_err());
+    /// ```
+    pub fn n_unique_split(
+        &self,
+        column: &str,
+        split_out: usize,
+    ) -> Result<super::Scalar<usize>, FrameError> {
+        let subset = vec![column.to_string()];
+        let distinct = || Step::Unique {
+            subset: subset.clone(),
+            keep_last: false,
+        };
+        let local = self.select([col(column)])?.map(distinct())?;
+        let moved = local.hash_partitioned(&subset, split_out.max(1));
+        Ok(moved.map(distinct())?.len())
+    }
+
     /// The distinct rows (`drop_duplicates` over every column, keeping the first).
     ///
     /// ```
