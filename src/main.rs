@@ -49,7 +49,8 @@ enum Command {
         /// Number of threads running tasks (default: one per core).
         #[arg(long)]
         nthreads: Option<usize>,
-        /// Bytes of memory this worker may use, reported to the scheduler (0: no limit).
+        /// Bytes of memory this worker may use (0: no limit); past 60% of it, the least
+        /// recently used results spill to disk.
         #[arg(long, default_value_t = 0)]
         memory_limit: u64,
         /// A name for this worker in logs and dashboards.

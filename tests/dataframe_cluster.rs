@@ -188,6 +188,22 @@ fn joins_sorts_and_shuffles_on_worker_processes_match_local() {
                 &sorted(&client.compute(&by_tag).unwrap(), &["tag"]),
                 &sorted(&local(&by_tag), &["tag"]),
             );
+            // Divisions: a range shuffle on the index, lookups that read only some partitions,
+            // and a join of two indexed frames without a shuffle.
+            let indexed = l.set_index("k").unwrap();
+            let r_indexed = r.set_index("k").unwrap();
+            for part in [
+                indexed.clone(),
+                indexed.loc_range(10i64, 40i64).unwrap(),
+                indexed
+                    .join(&r_indexed, &["k"], &["k"], JoinHow::Inner, "_r")
+                    .unwrap(),
+            ] {
+                let names: Vec<String> = part.columns();
+                let all: Vec<&str> = names.iter().map(String::as_str).collect();
+                assert!(sorted(&client.compute(&part).unwrap(), &all)
+                    .equals_missing(&sorted(&local(&part), &all)));
+            }
             let regrouped = l
                 .repartition(3)
                 .unwrap()
@@ -288,5 +304,42 @@ fn examples_print_the_same_with_scheduler_flag() {
             assert!(here.lines().count() > 1, "{name}: {here}");
             assert_same_output(name, &here, &there);
         }
+    });
+}
+
+#[test]
+fn a_shuffle_moves_each_row_between_workers_at_most_once() {
+    deadline(120, || {
+        let cluster = CliCluster::start(2);
+        let client = cluster.client();
+        let rows = 400_000usize;
+        let data = df!(
+            "k" => (0..rows as i64).map(|i| (i * 7919) % 10_007).collect::<Vec<_>>(),
+            "v" => (0..rows).map(|i| i as f64).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let data_bytes = data.estimated_size() as u64;
+        let shuffled = from_polars(data, 8).shuffle(&["k"], 8).unwrap();
+        // Only the row count comes back, so what moves is the shuffle itself.
+        assert_eq!(client.compute(&shuffled.len()).unwrap(), rows);
+        // Workers report their counters with each heartbeat.
+        let moved = |client: &Client| -> u64 {
+            client
+                .workers()
+                .unwrap()
+                .iter()
+                .map(|w| w.counters.peer_bytes)
+                .sum()
+        };
+        std::thread::sleep(std::time::Duration::from_millis(1_200));
+        let peer_bytes = moved(&client);
+        // Half the pieces live on the other worker, so about half the data moves (more when an
+        // idle worker steals piece tasks, which then fetch their whole split); gathers that
+        // fetched whole splits would move about four times the data.
+        assert!(peer_bytes > 0, "nothing moved between workers");
+        assert!(
+            peer_bytes < data_bytes * 3,
+            "{peer_bytes} bytes moved for {data_bytes} bytes of data"
+        );
     });
 }

@@ -1,9 +1,9 @@
 //! User functions on a cluster of real processes: registered by name, called with futures as
 //! arguments, errors and panics reported with the function's name.
 
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
+use common::deadline;
 use dusk::distributed::client::Arg;
 use dusk::distributed::cluster::run_if_cluster_process;
 use dusk::prelude::*;
@@ -26,22 +26,6 @@ fn explode(x: u64) -> u64 {
 }
 register_fn!(explode: fn(u64) -> u64);
 
-/// Runs `f` on another thread and fails the test if it takes longer than `secs`.
-fn deadline(secs: u64, f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => handle.join().expect("the test body"),
-        Err(_) => match handle.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("the test took longer than {secs} s"),
-        },
-    }
-}
-
 /// Entry point of the cluster processes: the test binary re-runs itself with only this test
 /// selected and a role in the environment.
 #[test]
@@ -52,18 +36,7 @@ fn cluster_process_entry() {
 #[test]
 fn registered_functions_run_on_worker_processes() {
     deadline(120, || {
-        let exe = std::env::current_exe().expect("the test binary");
-        let command = move || {
-            let mut c = std::process::Command::new(&exe);
-            c.args([
-                "--exact",
-                "cluster_process_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            c
-        };
-        let cluster = LocalCluster::processes_from(command, 2, 1).expect("a process cluster");
+        let cluster = LocalCluster::test_processes("cluster_process_entry", 2, 1).unwrap();
         let client = Client::connect(cluster.address()).expect("a client");
 
         // map + gather against the same function called here.

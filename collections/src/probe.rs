@@ -13,6 +13,14 @@ pub(crate) fn run_locally(graph: &Graph, outputs: &[Key]) -> Result<Vec<Data>, B
     let mut order: Vec<u32> = (0..plan.len() as u32).collect();
     order.sort_by_key(|&i| plan.priority(i));
     let mut results: Vec<Option<Data>> = vec![None; plan.len()];
+    // Each result is dropped once its last dependent has run, so a pass over many
+    // partitions holds only a few at a time.
+    let mut uses = vec![0usize; plan.len()];
+    for i in 0..plan.len() as u32 {
+        for &d in plan.inputs(i) {
+            uses[d as usize] += 1;
+        }
+    }
     for i in order {
         let inputs = plan
             .inputs(i)
@@ -20,6 +28,12 @@ pub(crate) fn run_locally(graph: &Graph, outputs: &[Key]) -> Result<Vec<Data>, B
             .map(|&d| results[d as usize].clone().ok_or("missing input"))
             .collect::<Result<Vec<_>, _>>()?;
         results[i as usize] = Some(plan.op(i).run(inputs)?);
+        for &d in plan.inputs(i) {
+            uses[d as usize] -= 1;
+            if uses[d as usize] == 0 && !plan.is_output(d) {
+                results[d as usize] = None;
+            }
+        }
     }
     plan.outputs()
         .iter()

@@ -1178,6 +1178,17 @@ fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() 
         "{} <= {budget}",
         stats.peak_bytes
     );
+    // set_index moves its rows through the same files, and its graph still ships.
+    set_shuffle_method(ShuffleMethod::Disk);
+    let indexed = from_polars(indexed_frame(400), 6).set_index("k").unwrap();
+    set_shuffle_method(ShuffleMethod::Tasks);
+    assert!(
+        indexed.explain().contains("through Disk"),
+        "{}",
+        indexed.explain()
+    );
+    assert_divisions_hold(&indexed, "k");
+    assert_wire_graph_computes_the_same("set_index on disk", &indexed);
 }
 
 /// The graph of `df`, optimized as `compute` does, encoded as a client sends it and decoded
@@ -1221,6 +1232,14 @@ fn every_built_in_op_survives_its_wire_form() {
     let joined = left
         .join(&right, &["k"], &["k"], JoinHow::Left, "_r")
         .unwrap();
+    let indexed_input = from_polars(indexed_frame(400), 6);
+    let indexed = indexed_input.set_index("k").unwrap();
+    let sorted_index = from_polars(
+        df!("k" => (-200..900i64).step_by(3).collect::<Vec<_>>()).unwrap(),
+        4,
+    )
+    .set_index_sorted("k")
+    .unwrap();
     let dir = temp_dir("wire");
     let written = events
         .to_parquet(&dir.join("part-*.parquet").to_string_lossy())
@@ -1256,6 +1275,7 @@ fn every_built_in_op_survives_its_wire_form() {
             left.drop_duplicates(Some(&["k"]), Keep::Last).unwrap(),
         ),
         ("repartition", left.repartition(2).unwrap()),
+        ("repartition by size", left.repartition_size(2_000).unwrap()),
         (
             "concat",
             dusk_collections::dataframe::concat(&[left.clone(), right.clone()]).unwrap(),
@@ -1263,6 +1283,26 @@ fn every_built_in_op_survives_its_wire_form() {
         (
             "parquet",
             parquet.filter(col("value").lt(lit(5.0))).unwrap(),
+        ),
+        ("set_index", indexed.clone()),
+        ("loc", indexed.loc_range(-50, 300).unwrap()),
+        (
+            "index join with aligned divisions",
+            indexed
+                .join(&sorted_index, &["k"], &["k"], JoinHow::Left, "_r")
+                .unwrap(),
+        ),
+        (
+            "divisions",
+            indexed_input.divisions_for("k", 5).unwrap().frame().clone(),
+        ),
+        (
+            "split_out_auto",
+            from_polars(mixed_frame(600), 30)
+                .group_by(["n"])
+                .split_out_auto()
+                .agg([col("x").mean()])
+                .unwrap(),
         ),
     ];
     for (name, df) in &cases {
@@ -1282,4 +1322,617 @@ fn closures_refuse_the_wire_naming_their_task() {
     let graph = optimize(&graph, &keys, OptimizeOptions::default());
     let err = graph.to_wire().unwrap_err().to_string();
     assert!(err.contains("my-step"), "{err}");
+}
+
+/// Skewed integer keys (one key holds half the rows), nulls, a value column.
+fn indexed_frame(rows: usize) -> polars::prelude::DataFrame {
+    let k: Vec<Option<i64>> = (0..rows)
+        .map(|i| match i {
+            i if i % 2 == 0 => Some(500),
+            i if i % 13 == 0 => None,
+            i => Some(((i * 7919) % 1000) as i64 - 100),
+        })
+        .collect();
+    let v: Vec<f64> = (0..rows).map(|i| i as f64).collect();
+    df!("k" => k, "v" => v).unwrap()
+}
+
+/// The partitions of a frame, each computed on its own.
+fn partitions_of(ddf: &dusk_collections::dataframe::DataFrame) -> Vec<polars::prelude::DataFrame> {
+    use dusk_core::Collection;
+    let mut g = dusk_core::Graph::new();
+    let keys = ddf.lower(&mut g).unwrap();
+    let (parts, _) = dusk_scheduler::get(&g, &keys, &ComputeOptions::default()).unwrap();
+    parts
+        .iter()
+        .map(|p| p.as_frame().unwrap().clone())
+        .collect()
+}
+
+/// How many tasks computing a frame runs (its graph culled to what the outputs need).
+fn task_count(ddf: &dusk_collections::dataframe::DataFrame) -> usize {
+    use dusk_core::Collection;
+    let mut g = dusk_core::Graph::new();
+    let keys = ddf.lower(&mut g).unwrap();
+    dusk_core::cull(&g, &keys).len()
+}
+
+/// Checks Dask's invariants of divisions on computed partitions: one more division than
+/// partitions, increasing, every value of partition `i` in `[d_i, d_(i+1))` (the last closed),
+/// nulls only in the last partition, each partition sorted by the index.
+fn assert_divisions_hold(ddf: &dusk_collections::dataframe::DataFrame, column: &str) {
+    use dusk_collections::dataframe::IndexValue;
+    let divisions = ddf.divisions().expect("known divisions");
+    assert_eq!(divisions.len(), ddf.npartitions() + 1, "{divisions:?}");
+    let as_f64 = |v: &IndexValue| match v {
+        IndexValue::Int(x) => *x as f64,
+        IndexValue::Float(x) => *x,
+        IndexValue::Str(_) => unreachable!(),
+    };
+    let d: Vec<f64> = divisions.iter().map(as_f64).collect();
+    // Increasing; the last two may be equal (a last partition holding one value).
+    assert!(
+        d.windows(2).all(|w| w[0] < w[1]) || {
+            let k = d.len() - 2;
+            d[..=k].windows(2).all(|w| w[0] < w[1]) && d[k] == d[k + 1]
+        },
+        "{d:?}"
+    );
+    let parts = partitions_of(ddf);
+    assert_eq!(parts.len(), ddf.npartitions());
+    let last = parts.len() - 1;
+    for (i, p) in parts.iter().enumerate() {
+        let c = p.column(column).unwrap().cast(&DataType::Float64).unwrap();
+        let values: Vec<Option<f64>> = c.f64().unwrap().iter().collect();
+        let present: Vec<f64> = values.iter().flatten().copied().collect();
+        assert!(
+            present.windows(2).all(|w| w[0] <= w[1]),
+            "partition {i} is sorted"
+        );
+        if i != last {
+            assert!(values.iter().all(Option::is_some), "nulls only last");
+        }
+        // Non-null values come first, then the nulls.
+        let first_null = values
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(values.len());
+        assert!(values[first_null..].iter().all(Option::is_none));
+        for x in present {
+            let below = if i == last {
+                x <= d[i + 1]
+            } else {
+                x < d[i + 1]
+            };
+            assert!(d[i] <= x && below, "partition {i}: {x} outside {d:?}");
+        }
+    }
+}
+
+#[test]
+fn set_index_matches_polars_and_records_covering_divisions() {
+    let df = indexed_frame(600);
+    let expected = df
+        .sort(
+            ["k"],
+            SortMultipleOptions::default()
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
+        .unwrap();
+    let values: Vec<i64> = df
+        .column("k")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let (min, max) = (*values.iter().min().unwrap(), *values.iter().max().unwrap());
+    for n in [1, 2, 5, 13, 40] {
+        let ddf = from_polars(df.clone(), n).set_index("k").unwrap();
+        assert_eq!(ddf.index().as_deref(), Some("k"));
+        assert!(
+            ddf.npartitions() <= n,
+            "at most the input's partition count"
+        );
+        let d = ddf.divisions().unwrap();
+        use dusk_collections::dataframe::IndexValue;
+        assert_eq!(d.first(), Some(&IndexValue::Int(min)));
+        assert_eq!(d.last(), Some(&IndexValue::Int(max)));
+        assert_divisions_hold(&ddf, "k");
+        // Rows keep their relative order within equal keys, as a stable sort does.
+        assert_frames_close(&ddf.compute().unwrap(), &expected);
+    }
+    // Many partitions over few rows: empty partitions, repeated quantiles.
+    let tiny = indexed_frame(9);
+    let ddf = from_polars(tiny.clone(), 20).set_index("k").unwrap();
+    assert_divisions_hold(&ddf, "k");
+    assert_frames_close(&sort_all(&ddf.compute().unwrap()), &sort_all(&tiny));
+
+    // A float index with NaN and nulls: both go last, outside the divisions.
+    let f = df!(
+        "x" => [Some(2.5), None, Some(f64::NAN), Some(-1.0), Some(7.0), Some(2.5), None, Some(0.0)],
+        "v" => [0, 1, 2, 3, 4, 5, 6, 7]
+    )
+    .unwrap();
+    for n in [1, 3, 8] {
+        let ddf = from_polars(f.clone(), n).set_index("x").unwrap();
+        let got = ddf.compute().unwrap();
+        assert_eq!(got.height(), f.height());
+        let x: Vec<Option<f64>> = got.column("x").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(
+            &x[..5],
+            [Some(-1.0), Some(0.0), Some(2.5), Some(2.5), Some(7.0)]
+        );
+        let last_part = partitions_of(&ddf).pop().unwrap();
+        assert_eq!(last_part.column("x").unwrap().null_count(), 2);
+    }
+
+    // A date index, compared on days since the epoch.
+    let dates = df!("day" => [3i32, 1, 2, 9, 5, 4], "v" => [0, 1, 2, 3, 4, 5])
+        .unwrap()
+        .lazy()
+        .with_column(col("day").cast(DataType::Date))
+        .collect()
+        .unwrap();
+    let ddf = from_polars(dates.clone(), 3).set_index("day").unwrap();
+    assert_eq!(ddf.loc_range(2, 4).unwrap().compute().unwrap().height(), 3);
+
+    // An index with no values at all: one partition, divisions unknown, still sorted.
+    let empty = df!("k" => [None::<i64>, None], "v" => [1, 2]).unwrap();
+    let ddf = from_polars(empty, 2).set_index("k").unwrap();
+    assert_eq!(ddf.npartitions(), 1);
+    assert!(!ddf.known_divisions());
+    assert_eq!(ddf.loc(3).unwrap().compute().unwrap().height(), 0);
+}
+
+#[test]
+fn set_index_with_divisions_and_sorted_partitions() {
+    use dusk_collections::dataframe::IndexValue;
+    let df = indexed_frame(300);
+    // Divisions computed lazily (on any scheduler), then given.
+    let ddf = from_polars(df.clone(), 6);
+    let divisions = ddf.divisions_for("k", 4).unwrap().compute().unwrap();
+    let given = ddf
+        .set_index_with_divisions("k", divisions.clone())
+        .unwrap();
+    assert_eq!(given.divisions().unwrap(), divisions);
+    assert_divisions_hold(&given, "k");
+    assert_frames_close(&sort_all(&given.compute().unwrap()), &sort_all(&df));
+    // Values outside given divisions fail the computation, naming the value.
+    let narrow = ddf
+        .set_index_with_divisions("k", vec![0, 100, 200])
+        .unwrap();
+    let err = narrow.compute().unwrap_err().to_string();
+    assert!(err.contains("outside the divisions"), "{err}");
+    // Divisions must increase and match the column's type.
+    assert!(matches!(
+        ddf.set_index_with_divisions("k", vec![5, 1]),
+        Err(FrameError::Divisions { .. })
+    ));
+    assert!(matches!(
+        ddf.set_index_with_divisions("k", vec!["a", "b"]),
+        Err(FrameError::IndexType { .. })
+    ));
+
+    // Partitions already in order: no row moves; empty partitions are merged away.
+    let sorted_df = df
+        .sort(["k"], SortMultipleOptions::default().with_nulls_last(true))
+        .unwrap();
+    for n in [1, 3, 7, 350] {
+        let ddf = from_polars(sorted_df.clone(), n).set_index_sorted("k");
+        let ddf = match ddf {
+            Ok(ddf) => ddf,
+            // The key holding half the rows spans two input partitions: not in order.
+            Err(e) => {
+                assert!(matches!(e, FrameError::Divisions { .. }), "{e}");
+                assert!(e.to_string().contains("not in index order"), "{e}");
+                continue;
+            }
+        };
+        assert!(!ddf.explain().contains("shuffle"), "{}", ddf.explain());
+        assert_divisions_hold(&ddf, "k");
+        assert_frames_close(&ddf.compute().unwrap(), &sorted_df);
+    }
+    let distinct =
+        df!("k" => (0..50i64).collect::<Vec<_>>(), "v" => (0..50i64).collect::<Vec<_>>()).unwrap();
+    let ddf = from_polars(distinct.clone(), 80)
+        .set_index_sorted("k")
+        .unwrap();
+    assert_eq!(
+        ddf.npartitions(),
+        50,
+        "empty partitions merged into neighbours"
+    );
+    let some = ddf.loc_range(10, 12).unwrap();
+    assert_eq!(some.npartitions(), 3);
+    assert!(
+        task_count(&some) * 10 < task_count(&ddf),
+        "{}",
+        some.explain()
+    );
+    assert_frames_close(&some.compute().unwrap(), &distinct.slice(10, 3));
+    assert_eq!(ddf.divisions().unwrap().last(), Some(&IndexValue::Int(49)));
+    assert_divisions_hold(&ddf, "k");
+    // Strings: given divisions or sorted partitions (no quantiles of strings).
+    let names = df!("s" => ["a", "b", "c", "d", "e", "f"], "v" => [1, 2, 3, 4, 5, 6]).unwrap();
+    let ddf = from_polars(names.clone(), 3).set_index_sorted("s").unwrap();
+    assert_eq!(ddf.loc("d").unwrap().npartitions(), 1);
+    assert_eq!(
+        ddf.loc_range("b", "e").unwrap().compute().unwrap().height(),
+        4
+    );
+    assert!(from_polars(names, 3).set_index("s").is_err());
+}
+
+#[test]
+fn loc_matches_polars_filters_and_reads_fewer_partitions() {
+    let df = indexed_frame(500);
+    let polars_range = |lo: i64, hi: i64| {
+        df.clone()
+            .lazy()
+            .filter(col("k").gt_eq(lit(lo)).and(col("k").lt_eq(lit(hi))))
+            .collect()
+            .unwrap()
+    };
+    for n in [1, 4, 9, 30] {
+        let ddf = from_polars(df.clone(), n).set_index("k").unwrap();
+        let full = task_count(&ddf);
+        for (lo, hi) in [
+            (500, 500),
+            (-100, -100),
+            (3, 3),
+            (-1000, -500),
+            (2000, 3000),
+            (0, 250),
+            (-1000, 5000),
+            (700, 100),
+        ] {
+            let got = ddf.loc_range(lo, hi).unwrap();
+            let expected = polars_range(lo, hi);
+            assert_frames_close(&sort_all(&got.compute().unwrap()), &sort_all(&expected));
+            if ddf.npartitions() > 2 && (lo == hi || hi < lo) {
+                assert!(got.npartitions() < ddf.npartitions(), "{}", got.explain());
+                assert!(
+                    got.explain().contains("the others are not computed"),
+                    "{}",
+                    got.explain()
+                );
+                assert!(task_count(&got) < full, "{}", got.explain());
+            }
+        }
+        let one = ddf.loc(500).unwrap();
+        assert_frames_close(
+            &sort_all(&one.compute().unwrap()),
+            &sort_all(&polars_range(500, 500)),
+        );
+        if ddf.npartitions() > 1 {
+            assert_eq!(one.npartitions(), 1, "{}", one.explain());
+        }
+        // A lookup keeps the index and its divisions for further lookups.
+        let narrowed = ddf.loc_range(0, 300).unwrap();
+        assert_eq!(narrowed.index().as_deref(), Some("k"));
+        assert_eq!(
+            narrowed.divisions().map(|d| d.len()),
+            Some(narrowed.npartitions() + 1)
+        );
+    }
+    // Bad lookups are clear errors when the expression is built.
+    let plain = from_polars(df.clone(), 3);
+    assert!(matches!(plain.loc(5), Err(FrameError::NoIndex { .. })));
+    let ddf = plain.set_index("k").unwrap();
+    let err = ddf.loc("x").unwrap_err();
+    assert!(matches!(err, FrameError::IndexType { .. }));
+    assert!(err.to_string().contains("`k` is i64"), "{err}");
+    assert!(matches!(ddf.loc(2.5), Err(FrameError::IndexType { .. })));
+    assert!(matches!(
+        plain.set_index("nope"),
+        Err(FrameError::ColumnNotFound { .. })
+    ));
+    let flags = from_polars(df!("b" => [true, false]).unwrap(), 1);
+    assert!(flags.set_index("b").is_err());
+    // Dropping or overwriting the index column forgets the index.
+    assert!(ddf.drop(&["k"]).unwrap().index().is_none());
+    assert!(ddf
+        .with_columns([lit(1i64).alias("k")])
+        .unwrap()
+        .index()
+        .is_none());
+    assert_eq!(
+        ddf.filter(col("v").gt(lit(3.0)))
+            .unwrap()
+            .index()
+            .as_deref(),
+        Some("k")
+    );
+}
+
+#[test]
+fn joins_on_the_index_align_divisions_without_a_shuffle() {
+    use dusk_collections::dataframe::JoinHow;
+    let (left, right) = join_sides();
+    let polars_join =
+        |how: JoinHow| match how {
+            JoinHow::Semi | JoinHow::Anti => {
+                let right_keys: std::collections::HashSet<i64> = right
+                    .column("k")
+                    .unwrap()
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .flatten()
+                    .collect();
+                let mask =
+                    BooleanChunked::from_iter(left.column("k").unwrap().i64().unwrap().iter().map(
+                        |k| k.is_some_and(|k| right_keys.contains(&k)) == (how == JoinHow::Semi),
+                    ));
+                left.filter(&mask).unwrap()
+            }
+            _ => {
+                let jt = match how {
+                    JoinHow::Inner => JoinType::Inner,
+                    JoinHow::Left => JoinType::Left,
+                    JoinHow::Right => JoinType::Right,
+                    _ => JoinType::Full,
+                };
+                let full = jt == JoinType::Full;
+                let mut args = JoinArgs::new(jt).with_suffix(Some("_r".into()));
+                if full {
+                    args = args.with_coalesce(JoinCoalesce::CoalesceColumns);
+                }
+                left.clone()
+                    .lazy()
+                    .join(right.clone().lazy(), [col("k")], [col("k")], args)
+                    .collect()
+                    .unwrap()
+            }
+        };
+    let hows = [
+        JoinHow::Inner,
+        JoinHow::Left,
+        JoinHow::Right,
+        JoinHow::Outer,
+        JoinHow::Semi,
+        JoinHow::Anti,
+    ];
+    for (nl, nr) in [(1, 1), (3, 2), (7, 5), (12, 9)] {
+        // Shuffled into place by set_index: the join itself moves nothing.
+        let l = from_polars(left.clone(), nl).set_index("k").unwrap();
+        let r = from_polars(right.clone(), nr).set_index("k").unwrap();
+        for how in hows {
+            let joined = l.join(&r, &["k"], &["k"], how, "_r").unwrap();
+            let plan = joined.explain();
+            assert!(plan.contains("index divisions"), "{plan}");
+            assert!(!plan.contains("hash shuffle"), "{plan}");
+            assert!(!plan.contains("broadcast"), "{plan}");
+            let got = joined.compute().unwrap();
+            let expected = polars_join(how);
+            assert_eq!(
+                got.get_column_names(),
+                expected.get_column_names(),
+                "{how:?}"
+            );
+            assert_frames_close(&sort_all(&got), &sort_all(&expected));
+            if how != JoinHow::Right {
+                assert_eq!(
+                    joined.divisions().map(|d| d.len()),
+                    Some(joined.npartitions() + 1)
+                );
+            }
+        }
+    }
+    // Already in order: no shuffle anywhere in the plan; equal divisions need no alignment.
+    let sorted = |df: &polars::prelude::DataFrame| {
+        df.sort(["k"], SortMultipleOptions::default().with_nulls_last(true))
+            .unwrap()
+    };
+    let distinct_right = sorted(
+        &right
+            .clone()
+            .lazy()
+            .unique_stable(Some(cols(["k"])), UniqueKeepStrategy::First)
+            .collect()
+            .unwrap(),
+    );
+    let distinct_left = sorted(
+        &left
+            .clone()
+            .lazy()
+            .group_by([col("k")])
+            .agg([col("v").sum()])
+            .collect()
+            .unwrap(),
+    );
+    let l = from_polars(distinct_left.clone(), 4)
+        .set_index_sorted("k")
+        .unwrap();
+    let r = from_polars(distinct_right.clone(), 6)
+        .set_index_sorted("k")
+        .unwrap();
+    let joined = l.join(&r, &["k"], &["k"], JoinHow::Inner, "_r").unwrap();
+    let plan = joined.explain();
+    assert!(!plan.contains("shuffle"), "{plan}");
+    assert!(
+        plan.contains("align to"),
+        "different divisions are aligned:\n{plan}"
+    );
+    let expected = distinct_left
+        .clone()
+        .lazy()
+        .join(
+            distinct_right.clone().lazy(),
+            [col("k")],
+            [col("k")],
+            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
+        )
+        .collect()
+        .unwrap();
+    assert_frames_close(&sort_all(&joined.compute().unwrap()), &sort_all(&expected));
+    let same = l.join(&l, &["k"], &["k"], JoinHow::Inner, "_r").unwrap();
+    assert!(!same.explain().contains("align to"), "{}", same.explain());
+    assert_eq!(same.npartitions(), l.npartitions());
+    // Joining on another column than the index falls back to the usual layouts.
+    let other = l.join(&r, &["v"], &["v"], JoinHow::Inner, "_r").unwrap();
+    assert!(!other.explain().contains("index divisions"));
+}
+
+#[test]
+fn group_by_split_out_auto_follows_the_input_partition_count() {
+    let df = mixed_frame(3000);
+    let expected = sorted(
+        &df.clone()
+            .lazy()
+            .group_by([col("n"), col("k")])
+            .agg([col("x").sum(), len().alias("len")])
+            .collect()
+            .unwrap(),
+        &["n", "k"],
+    );
+    for (n, one_key, two_keys) in [(1, 1, 1), (7, 1, 1), (16, 2, 2), (40, 3, 4)] {
+        let ddf = from_polars(df.clone(), n);
+        let by_n = ddf.group_by(["n"]).split_out_auto().agg([len()]).unwrap();
+        assert_eq!(by_n.npartitions(), one_key, "{n} partitions, one key");
+        let grouped = ddf
+            .group_by(["n", "k"])
+            .split_out_auto()
+            .agg([col("x").sum(), len().alias("len")])
+            .unwrap();
+        assert_eq!(grouped.npartitions(), two_keys, "{n} partitions, two keys");
+        assert_eq!(
+            grouped.explain().contains("hash-partitioned"),
+            two_keys > 1,
+            "{}",
+            grouped.explain()
+        );
+        assert_frames_close(&sorted(&grouped.compute().unwrap(), &["n", "k"]), &expected);
+    }
+}
+
+#[test]
+fn repartition_by_size_cuts_big_partitions_and_joins_small_ones() {
+    // Uneven partitions: concat of a 1-partition big frame, empty ones and small ones.
+    let big = from_polars(mixed_frame(20_000), 1);
+    let empty = from_polars(mixed_frame(0), 3);
+    let small = from_polars(mixed_frame(500), 10);
+    let frame = dusk_collections::dataframe::concat(&[small.clone(), big, empty, small]).unwrap();
+    let whole = frame.compute().unwrap();
+    let sizes: Vec<usize> = [mixed_frame(20_000), mixed_frame(500)]
+        .iter()
+        .map(|f| f.estimated_size())
+        .collect();
+    for target in [sizes[0] / 7, sizes[1] * 3, sizes[0] * 2] {
+        let re = frame.repartition_size(target).unwrap();
+        assert!(re.explain().contains("repartition by size"));
+        let out = re.compute().unwrap();
+        assert!(
+            out.equals_missing(&whole),
+            "rows and order kept for {target} bytes"
+        );
+        // Each output is at most the target (plus rounding of the slices).
+        let mut g = dusk_core::Graph::new();
+        use dusk_core::Collection;
+        let keys = re.lower(&mut g).unwrap();
+        let (parts, _) = dusk_scheduler::get(&g, &keys, &ComputeOptions::default()).unwrap();
+        for p in &parts {
+            let size = p.as_frame().unwrap().estimated_size();
+            assert!(size <= target + target / 10 + 1_000, "{size} > {target}");
+        }
+        let expected_min = whole.estimated_size() / target;
+        assert!(
+            re.npartitions() >= expected_min,
+            "{} partitions for {} bytes in parts of {target}",
+            re.npartitions(),
+            whole.estimated_size()
+        );
+    }
+    assert!(frame.repartition_size(0).is_err());
+}
+
+#[test]
+fn many_partitions_shuffle_in_stages_and_keep_row_order() {
+    use dusk_collections::dataframe::{JoinHow, Keep};
+    use dusk_core::Collection;
+    let (left, right) = join_sides();
+    // 90 x 90 pieces are more than one stage takes: two stages of 10.
+    let l = from_polars(left.clone(), 90);
+    let r = from_polars(right.clone(), 70);
+    let shuffled = l.shuffle(&["k"], 90).unwrap();
+    let mut g = dusk_core::Graph::new();
+    shuffled.lower(&mut g).unwrap();
+    let staged = g.keys().any(|k| k.name().contains("stage1"));
+    assert!(staged, "a 90 x 90 shuffle runs in stages");
+    // Within each output partition, rows keep their input order.
+    let out = shuffled.compute().unwrap();
+    assert_eq!(out.height(), left.height());
+    assert_frames_close(&sort_all(&out), &sort_all(&left));
+
+    let sorted_frame = l.sort_values(&["v"], &[false], true).unwrap();
+    let expected = left
+        .sort(
+            ["v"],
+            SortMultipleOptions::default()
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
+        .unwrap();
+    assert_frames_close(&sorted_frame.compute().unwrap(), &expected);
+
+    // keep-first after a staged shuffle is only right if order survived every stage.
+    let firsts = l.drop_duplicates(Some(&["k"]), Keep::First).unwrap();
+    let expected = left
+        .clone()
+        .lazy()
+        .unique_stable(
+            Some(Selector::ByName {
+                names: [PlSmallStr::from("k")].into_iter().collect(),
+                strict: true,
+            }),
+            UniqueKeepStrategy::First,
+        )
+        .collect()
+        .unwrap();
+    assert_frames_close(&sort_all(&firsts.compute().unwrap()), &sort_all(&expected));
+
+    let joined = l
+        .repartition(80)
+        .unwrap()
+        .join(&r, &["k"], &["k"], JoinHow::Inner, "_r")
+        .unwrap();
+    let expected = left
+        .clone()
+        .lazy()
+        .join(
+            right.clone().lazy(),
+            [col("k")],
+            [col("k")],
+            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
+        )
+        .collect()
+        .unwrap();
+    assert_frames_close(&sort_all(&joined.compute().unwrap()), &sort_all(&expected));
+}
+
+#[test]
+fn n_unique_with_split_out_matches_polars() {
+    let df = mixed_frame(1_000);
+    for parts in [1, 3, 40] {
+        let ddf = from_polars(df.clone(), parts);
+        for column in ["k", "x", "n", "b"] {
+            let expected = df.column(column).unwrap().n_unique().unwrap();
+            for split_out in [1, 4, 7] {
+                let got = ddf
+                    .n_unique_split(column, split_out)
+                    .unwrap()
+                    .compute()
+                    .unwrap();
+                assert_eq!(
+                    got, expected,
+                    "{column} over {parts} partitions, split_out {split_out}"
+                );
+            }
+        }
+    }
+    let empty = from_polars(mixed_frame(0), 3);
+    assert_eq!(empty.n_unique_split("k", 2).unwrap().compute().unwrap(), 0);
 }

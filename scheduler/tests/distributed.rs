@@ -523,18 +523,7 @@ fn cluster_process_entry() {
 #[test]
 fn real_processes_survive_a_sigkill() {
     deadline(120, || {
-        let exe = std::env::current_exe().unwrap();
-        let command = move || {
-            let mut c = std::process::Command::new(&exe);
-            c.args([
-                "--exact",
-                "cluster_process_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            c
-        };
-        let mut cluster = LocalCluster::processes_from(command, 2, 1).unwrap();
+        let mut cluster = LocalCluster::test_processes("cluster_process_entry", 2, 1).unwrap();
         assert_eq!(cluster.pids().len(), 3);
         let client = Client::connect(cluster.address()).unwrap();
         let (g, outputs) = layered(200);
@@ -938,18 +927,7 @@ fn cancelling_finished_futures_frees_their_data_but_not_another_clients() {
 #[test]
 fn real_processes_cancel_and_yield_as_completed() {
     deadline(120, || {
-        let exe = std::env::current_exe().unwrap();
-        let command = move || {
-            let mut c = std::process::Command::new(&exe);
-            c.args([
-                "--exact",
-                "cluster_process_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            c
-        };
-        let cluster = LocalCluster::processes_from(command, 1, 3).unwrap();
+        let cluster = LocalCluster::test_processes("cluster_process_entry", 1, 3).unwrap();
         let client = Client::connect(cluster.address()).unwrap();
         let stuck = client.submit(slow(9, 20_000), vec![]).unwrap();
         let futures: Vec<_> = [400u64, 0]
@@ -992,5 +970,51 @@ fn a_key_cancelled_and_submitted_again_at_once_is_computed() {
                 Err(e) => panic!("round {i}: {e}"),
             }
         }
+    });
+}
+
+#[test]
+fn a_worker_over_its_memory_target_spills_to_disk_and_still_serves_everything() {
+    use dusk_scheduler::distributed::{WorkerConfig, WorkerHandle};
+    deadline(60, || {
+        let cluster = LocalCluster::threads(0, 1).unwrap();
+        // 1 MB limit: about 600 KB stay in memory.
+        let worker = WorkerHandle::start(WorkerConfig {
+            memory_limit: 1_000_000,
+            ..WorkerConfig::new(cluster.address(), 1)
+        })
+        .unwrap();
+        let client = Client::connect(cluster.address()).unwrap();
+        eventually("the worker joins", || client.workers().unwrap().len() == 1);
+        // 20 results of 100,000 ones (~100 KB each): 2 MB held while the futures live.
+        let mut g = Graph::new();
+        let keys: Vec<Key> = (0..20).map(|i| Key::part("ones", i)).collect();
+        for k in &keys {
+            g.add(k.clone(), Ones { n: 100_000 }, vec![]);
+        }
+        let futures = client.submit_graph(&g, &keys).unwrap();
+        client.wait(&futures).unwrap();
+        let stats = worker.stats();
+        eventually("20 results held", || {
+            stats.stored.load(Ordering::Relaxed) == 20
+        });
+        let in_memory = stats.stored_bytes.load(Ordering::Relaxed);
+        let on_disk = stats.spilled_bytes.load(Ordering::Relaxed);
+        assert!(in_memory <= 600_000, "{in_memory} bytes in memory");
+        assert!(on_disk >= 1_300_000, "{on_disk} bytes on disk");
+        // Spilled results feed tasks and travel to the client unchanged.
+        let total = client
+            .submit(Total, futures.iter().map(Arg::Future).collect())
+            .unwrap();
+        assert_eq!(total.result().unwrap().decode::<u64>().unwrap(), 2_000_000);
+        drop(total);
+        for d in client.gather(&futures).unwrap() {
+            assert_eq!(d.decode::<Vec<u64>>().unwrap(), vec![1; 100_000]);
+        }
+        drop(futures);
+        eventually("everything is released, from memory and disk", || {
+            stats.stored.load(Ordering::Relaxed) == 0
+                && stats.spilled_bytes.load(Ordering::Relaxed) == 0
+        });
     });
 }

@@ -74,6 +74,34 @@ pub enum FrameError {
     /// An expression cannot run partition by partition.
     #[error("{0}")]
     Unsupported(String),
+    /// An operation needs an index (see `DataFrame::set_index`) and the frame has none.
+    #[error(
+        "`{operation}` needs an index: call set_index on one of the columns {columns:?} first"
+    )]
+    NoIndex {
+        /// The operation.
+        operation: String,
+        /// The frame's columns.
+        columns: Vec<String>,
+    },
+    /// A value does not fit the type of the index column.
+    #[error("the index `{column}` is {dtype}; {value} is not a value of that type")]
+    IndexType {
+        /// The index column.
+        column: String,
+        /// Its type.
+        dtype: polars::prelude::DataType,
+        /// The value given.
+        value: String,
+    },
+    /// Divisions given or found for an index are not usable.
+    #[error("divisions of `{column}`: {message}")]
+    Divisions {
+        /// The index column.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Polars reported an error.
     #[error("{context}: {source}")]
     Polars {

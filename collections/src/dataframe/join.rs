@@ -12,6 +12,10 @@
 //!   hash-partitioned on its keys (the output of a shuffle or of such a join, through steps that
 //!   keep rows in place) is not shuffled again; the other side follows its layout.
 //!
+//! - **aligned on the index** — when both sides are joined on their index columns (see
+//!   [`DataFrame::set_index`]) and both divisions are known, partition `i` meets partition `i`
+//!   after both sides are cut to the union of their divisions: no shuffle.
+//!
 //! `semi` and `anti` joins are a left join against the right side's distinct keys with a
 //! marker column, so they need no extra Polars features.
 
@@ -22,7 +26,7 @@ use dusk_core::{BoxError, Data, Op, Tokenizer, WireError, WireOp};
 use polars::prelude::*;
 
 use super::kernels::{concat_frames, Step};
-use super::plan::{Frame, JoinSpec, Node, Split};
+use super::plan::{Frame, JoinLayout, JoinSpec, Node, Split};
 use super::{DataFrame, FrameError};
 
 /// Right sides with at most this many partitions are broadcast (for the joins that allow it).
@@ -119,7 +123,7 @@ pub(crate) fn partitioning(frame: &Frame) -> Option<(Vec<String>, usize)> {
         } => Some((on.clone(), frame.npartitions)),
         Node::Join {
             spec,
-            broadcast: false,
+            layout: JoinLayout::Hash,
             ..
         } if matches!(
             spec.how,
@@ -232,8 +236,20 @@ impl DataFrame {
                 how,
                 JoinHow::Inner | JoinHow::Left | JoinHow::Semi | JoinHow::Anti
             );
-        let (left_frame, right_frame, n) = if broadcast {
+        let aligned =
+            super::index::join_divisions(&self.frame, &right.frame, &spec.left_on, &spec.right_on);
+        let (layout, left_frame, right_frame, n) = if let Some((l, r, common)) = aligned {
+            // Both sides are indexed on the keys: cut both to common divisions, join
+            // partition by partition.
             (
+                JoinLayout::Divisions,
+                self.aligned_to(&l, &common).frame,
+                right.aligned_to(&r, &common).frame,
+                common.len() - 1,
+            )
+        } else if broadcast {
+            (
+                JoinLayout::Broadcast,
                 self.frame.clone(),
                 right.frame.clone(),
                 self.frame.npartitions,
@@ -247,6 +263,7 @@ impl DataFrame {
                 (None, None) => self.frame.npartitions.max(right.frame.npartitions),
             };
             (
+                JoinLayout::Hash,
                 self.hash_partitioned(&spec.left_on, n).frame,
                 right.hash_partitioned(&spec.right_on, n).frame,
                 n,
@@ -256,7 +273,7 @@ impl DataFrame {
             .write(&self.frame.token)
             .write(&right.frame.token)
             .write(spec.as_ref())
-            .write(&broadcast)
+            .write(&format!("{layout:?}"))
             .finish();
         Ok(DataFrame {
             frame: Arc::new(Frame {
@@ -266,7 +283,7 @@ impl DataFrame {
                     left: left_frame,
                     right: right_frame,
                     spec,
-                    broadcast,
+                    layout,
                 },
                 token,
             }),

@@ -25,6 +25,7 @@
 mod agg;
 mod csv;
 mod error;
+mod index;
 mod join;
 mod kernels;
 mod parquet;
@@ -43,6 +44,7 @@ use polars::prelude::*;
 
 pub use csv::{default_blocksize, CsvOptions};
 pub use error::FrameError;
+pub use index::IndexValue;
 pub use join::{JoinHow, BROADCAST_PARTITIONS};
 pub use reorganize::{concat, Keep};
 pub use scalar::Scalar;
@@ -1008,7 +1010,7 @@ impl DataFrame {
             frame: self.clone(),
             keys: keys.into_iter().map(Into::into).collect(),
             split_every: 8,
-            split_out: 1,
+            split_out: SplitOut::Fixed(1),
         }
     }
 
@@ -1116,7 +1118,26 @@ pub struct GroupBy {
     frame: DataFrame,
     keys: Vec<String>,
     split_every: usize,
-    split_out: usize,
+    split_out: SplitOut,
+}
+
+/// How many partitions a group-by's result gets.
+#[derive(Clone, Copy, Debug)]
+enum SplitOut {
+    Fixed(usize),
+    /// Chosen from the input's partition count and the number of keys.
+    Auto,
+}
+
+/// dask-expr's rule for `split_out=True`: with one key, one output partition per 15 input
+/// partitions; with `k` keys, `(k - 1)` per 10 (more keys, more likely distinct groups).
+fn auto_split_out(npartitions: usize, keys: usize) -> usize {
+    let n = if keys <= 1 {
+        npartitions.div_ceil(15)
+    } else {
+        (npartitions * (keys - 1)).div_ceil(10)
+    };
+    n.clamp(1, npartitions.max(1))
 }
 
 impl GroupBy {
@@ -1133,7 +1154,30 @@ impl GroupBy {
     /// assert_eq!(sums.compute().unwrap().height(), 3);
     /// ```
     pub fn split_out(mut self, n: usize) -> GroupBy {
-        self.split_out = n.max(1);
+        self.split_out = SplitOut::Fixed(n.max(1));
+        self
+    }
+
+    /// Chooses `split_out` from the shape of the input, as Dask's `split_out=True` does —
+    /// never by reading data while the expression is built: with one key, one output partition
+    /// per 15 input partitions (rounded up); with `k` keys, `k - 1` per 10 input partitions,
+    /// since combinations of several keys are more likely to be distinct. At most one output
+    /// per input partition. A group-by over few partitions stays a tree reduction into one
+    /// partition; use [`GroupBy::split_out`] when the number of groups is known to be large.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let keys: Vec<i64> = (0..600).map(|i| i % 97).collect();
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("k" => keys.clone(), "j" => keys).unwrap(), 30);
+    /// let one_key = ddf.group_by(["k"]).split_out_auto().agg([len()]).unwrap();
+    /// assert_eq!(one_key.npartitions(), 2); // 30 partitions / 15
+    /// let two_keys = ddf.group_by(["k", "j"]).split_out_auto().agg([len()]).unwrap();
+    /// assert_eq!(two_keys.npartitions(), 3); // 30 * (2 - 1) / 10
+    /// assert_eq!(one_key.compute().unwrap().height(), 97);
+    /// ```
+    pub fn split_out_auto(mut self) -> GroupBy {
+        self.split_out = SplitOut::Auto;
         self
     }
 
@@ -1159,8 +1203,12 @@ impl GroupBy {
                 "group_by needs at least one key column".into(),
             ));
         }
+        let split_out = match self.split_out {
+            SplitOut::Fixed(n) => n,
+            SplitOut::Auto => auto_split_out(self.frame.npartitions(), self.keys.len()),
+        };
         self.frame
-            .aggregate(self.keys, exprs.as_ref(), self.split_every, self.split_out)
+            .aggregate(self.keys, exprs.as_ref(), self.split_every, split_out)
     }
 }
 

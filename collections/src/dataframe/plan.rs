@@ -16,13 +16,19 @@ use polars::prelude::*;
 
 use super::agg::AggSpec;
 use super::csv::CsvSource;
+use super::index::{
+    align_plan, DivisionSliceOp, DivisionSplitOp, IndexLayout, IndexSketchOp, IndexSpec,
+    IndexValue, Kind, MergeIndexSketchOp,
+};
 use super::join::{JoinHow, JoinOp};
 use super::kernels::{
     AggChunkOp, AggCombineOp, ConcatStepsOp, MergeSummaryOp, ReadCsvOp, ReadParquetOp, Step,
     StepsOp, SummarizeOp, SummaryFinish, WriteOp,
 };
 use super::parquet::ParquetSource;
-use super::shuffle::{GatherOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill};
+use super::shuffle::{
+    add_shuffle, CutConcatOp, HashSplitOp, RangeSplitOp, ShuffleMethod, SliceOp, Spill,
+};
 use super::write::WriteTarget;
 
 /// A node of the plan.
@@ -67,18 +73,44 @@ pub(crate) enum Node {
         method: ShuffleMethod,
     },
     /// Partition `i` of `left` joined with partition `i` of `right` (both hash-partitioned
-    /// alike), or, when `broadcast`, with all of `right`.
+    /// alike, or both on the same index divisions), or, when broadcast, with all of `right`.
     Join {
         left: Arc<Frame>,
         right: Arc<Frame>,
         spec: Arc<JoinSpec>,
-        broadcast: bool,
+        layout: JoinLayout,
+    },
+    /// Rows placed by an index column's divisions (`set_index`).
+    SetIndex {
+        input: Arc<Frame>,
+        index: Arc<IndexSpec>,
+        layout: IndexLayout,
+    },
+    /// An indexed frame cut from the divisions `from` to those of `index` (no shuffle).
+    Align {
+        input: Arc<Frame>,
+        index: Arc<IndexSpec>,
+        from: Arc<Vec<IndexValue>>,
+    },
+    /// Divisions for an index column, as a one-row-per-division frame (a tree of sketches).
+    Divisions {
+        input: Arc<Frame>,
+        column: String,
+        kind: Kind,
+        npartitions: usize,
+        split_every: usize,
     },
     /// The partitions of several frames, one after the other.
     Concat(Vec<Arc<Frame>>),
     /// Neighbouring partitions concatenated (to fewer) or sliced (to more).
     Repartition {
         input: Arc<Frame>,
+    },
+    /// Output `j` concatenates, in order, slice `piece` of `of` of each input `(input, piece,
+    /// of)` in `outputs[j]` (`repartition_size`).
+    Recut {
+        input: Arc<Frame>,
+        outputs: Arc<Vec<Vec<(usize, usize, usize)>>>,
     },
     /// Partitions made by another collection's tasks (a bag's `to_dataframe`).
     External {
@@ -90,6 +122,17 @@ pub(crate) enum Node {
         input: Arc<Frame>,
         target: Arc<WriteTarget>,
     },
+}
+
+/// How the partitions of a join meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum JoinLayout {
+    /// Every left partition with the whole right side.
+    Broadcast,
+    /// Partition `i` with partition `i`, both hash-partitioned on the keys.
+    Hash,
+    /// Partition `i` with partition `i`, both range-partitioned on the same index divisions.
+    Divisions,
 }
 
 /// How a shuffle assigns rows to output partitions.
@@ -309,6 +352,28 @@ fn step_chain(frame: &Frame) -> (Vec<&Step>, &Frame) {
     (steps, base)
 }
 
+/// The columns of `schema` that are required, in schema order.
+fn projected(schema: &SchemaRef, required: &Required) -> SchemaRef {
+    match required {
+        Some(cols) => Arc::new(
+            schema
+                .iter()
+                .filter(|(name, _)| cols.contains(name.as_str()))
+                .map(|(name, dtype)| Field::new(name.clone(), dtype.clone()))
+                .collect(),
+        ),
+        None => schema.clone(),
+    }
+}
+
+/// `required` and `column` too.
+fn with_column(required: &Required, column: &str) -> Required {
+    required.clone().map(|mut need| {
+        need.insert(column.to_string());
+        need
+    })
+}
+
 /// The columns an aggregation reads.
 fn aggregate_needs(keys: &[String], aggs: &[AggSpec]) -> Required {
     let mut need: BTreeSet<String> = keys.iter().cloned().collect();
@@ -457,24 +522,27 @@ impl Frame {
                     // Partial aggregates are hash-split on the keys; output j merges piece j
                     // of every partition, so each group is finished in exactly one task.
                     let split_name = self.name("aggregate-split", &None);
-                    let splits = add_partitions(graph, &split_name, level.len(), |i| {
-                        let op = HashSplitOp {
-                            on: keys.clone(),
-                            n: *split_out,
-                            index: i,
-                            spill: None,
-                        };
-                        (op, vec![level[i].clone()])
-                    });
                     let gather_name = self.name("aggregate-gather", &None);
                     let chunk_schema = Arc::new(Schema::default());
-                    let gathered = add_partitions(graph, &gather_name, *split_out, |j| {
-                        let op = GatherOp {
-                            index: j,
-                            schema: chunk_schema.clone(),
-                        };
-                        (op, splits.clone())
-                    });
+                    let gathered = add_shuffle(
+                        graph,
+                        &level,
+                        *split_out,
+                        &split_name,
+                        &gather_name,
+                        &chunk_schema,
+                        &None,
+                        |i, radix, spill, input| {
+                            let op = HashSplitOp {
+                                on: keys.clone(),
+                                n: *split_out,
+                                radix,
+                                index: i,
+                                spill,
+                            };
+                            (op, vec![input])
+                        },
+                    );
                     let name = self.name("aggregate", &None);
                     return Ok(add_partitions(graph, &name, *split_out, |j| {
                         (last(), vec![gathered[j].clone()])
@@ -558,16 +626,28 @@ impl Frame {
                 let split_name = self.name("shuffle-split", &None);
                 let spill =
                     (*method == ShuffleMethod::Disk).then(|| Spill::for_shuffle(&split_name));
-                let splits = match split {
-                    Split::Hash(on) => add_partitions(graph, &split_name, parts.len(), |i| {
-                        let op = HashSplitOp {
-                            on: on.clone(),
-                            n,
-                            index: i,
-                            spill: spill.clone(),
-                        };
-                        (op, vec![parts[i].clone()])
-                    }),
+                let name = self.name("shuffle-gather", &None);
+                let (parts, schema) = (&parts, &self.schema);
+                match split {
+                    Split::Hash(on) => add_shuffle(
+                        graph,
+                        parts,
+                        n,
+                        &split_name,
+                        &name,
+                        schema,
+                        &spill,
+                        |i, radix, spill, input| {
+                            let op = HashSplitOp {
+                                on: on.clone(),
+                                n,
+                                radix,
+                                index: i,
+                                spill,
+                            };
+                            (op, vec![input])
+                        },
+                    ),
                     Split::Range {
                         column,
                         descending,
@@ -575,41 +655,44 @@ impl Frame {
                         bounds,
                     } => {
                         let bounds = bounds.lower(&None, graph)?;
-                        add_partitions(graph, &split_name, parts.len(), |i| {
-                            let op = RangeSplitOp {
-                                column: column.clone(),
-                                n,
-                                descending: *descending,
-                                nulls_last: *nulls_last,
-                                index: i,
-                                spill: spill.clone(),
-                            };
-                            (op, vec![parts[i].clone(), bounds[0].clone()])
-                        })
+                        add_shuffle(
+                            graph,
+                            parts,
+                            n,
+                            &split_name,
+                            &name,
+                            schema,
+                            &spill,
+                            |i, radix, spill, input| {
+                                let op = RangeSplitOp {
+                                    column: column.clone(),
+                                    n,
+                                    radix,
+                                    descending: *descending,
+                                    nulls_last: *nulls_last,
+                                    index: i,
+                                    spill,
+                                };
+                                (op, vec![input, bounds[0].clone()])
+                            },
+                        )
                     }
-                };
-                let name = self.name("shuffle-gather", &None);
-                add_partitions(graph, &name, n, |j| {
-                    let op = GatherOp {
-                        index: j,
-                        schema: self.schema.clone(),
-                    };
-                    (op, splits.clone())
-                })
+                }
             }
             Node::Join {
                 left,
                 right,
                 spec,
-                broadcast,
+                layout,
             } => {
+                let broadcast = *layout == JoinLayout::Broadcast;
                 let l = left.lower(&None, graph)?;
                 let r = right.lower(&None, graph)?;
                 let name = self.name("join", &None);
                 add_partitions(graph, &name, l.len(), |i| {
                     let op = JoinOp { spec: spec.clone() };
                     let mut deps = vec![l[i].clone()];
-                    if *broadcast {
+                    if broadcast {
                         deps.extend(r.iter().cloned());
                     } else {
                         deps.push(r[i].clone());
@@ -650,6 +733,114 @@ impl Frame {
                         )
                     })
                 }
+            }
+            Node::Recut { input, outputs } => {
+                let parts = input.lower(required, graph)?;
+                let name = self.name("repartition", required);
+                add_partitions(graph, &name, outputs.len(), |j| {
+                    let cuts = outputs[j].iter().map(|&(_, p, of)| (p, of)).collect();
+                    let deps = outputs[j]
+                        .iter()
+                        .map(|&(i, _, _)| parts[i].clone())
+                        .collect();
+                    (CutConcatOp { cuts }, deps)
+                })
+            }
+            Node::SetIndex {
+                input,
+                index,
+                layout,
+            } => {
+                let required = &with_column(required, &index.column);
+                let parts = input.lower(required, graph)?;
+                match layout {
+                    IndexLayout::Groups(groups) => {
+                        let name = self.name("set-index-sorted", required);
+                        add_partitions(graph, &name, groups.len(), |j| {
+                            let deps = groups[j].iter().map(|&i| parts[i].clone()).collect();
+                            (SliceOp { piece: 0, of: 1 }, deps)
+                        })
+                    }
+                    IndexLayout::Shuffle(method) => {
+                        let divisions = Arc::new(index.divisions.clone().unwrap_or_default());
+                        let n = self.npartitions;
+                        let split_name = self.name("set-index-split", required);
+                        let spill = (*method == ShuffleMethod::Disk)
+                            .then(|| Spill::for_shuffle(&split_name));
+                        let schema = projected(&self.schema, required);
+                        let name = self.name("set-index-gather", required);
+                        add_shuffle(
+                            graph,
+                            &parts,
+                            n,
+                            &split_name,
+                            &name,
+                            &schema,
+                            &spill,
+                            |i, radix, spill, input| {
+                                let op = DivisionSplitOp {
+                                    column: index.column.clone(),
+                                    kind: index.kind,
+                                    divisions: divisions.clone(),
+                                    radix,
+                                    index: i,
+                                    spill,
+                                };
+                                (op, vec![input])
+                            },
+                        )
+                    }
+                }
+            }
+            Node::Align { input, index, from } => {
+                let required = &with_column(required, &index.column);
+                let parts = input.lower(required, graph)?;
+                let to = index.divisions.clone().unwrap_or_default();
+                let plan = align_plan(from, &to);
+                let last = plan.len().saturating_sub(1);
+                let schema = projected(&self.schema, required);
+                let name = self.name("align-divisions", required);
+                add_partitions(graph, &name, plan.len(), |j| {
+                    let (inputs, nulls) = &plan[j];
+                    let op = DivisionSliceOp {
+                        column: index.column.clone(),
+                        kind: index.kind,
+                        lo: to[j].clone(),
+                        hi: to[j + 1].clone(),
+                        closed: j == last,
+                        keep_nulls: nulls.clone(),
+                        schema: schema.clone(),
+                    };
+                    (op, inputs.iter().map(|&i| parts[i].clone()).collect())
+                })
+            }
+            Node::Divisions {
+                input,
+                column,
+                kind,
+                npartitions,
+                split_every,
+            } => {
+                let need: BTreeSet<String> = [column.clone()].into_iter().collect();
+                let parts = input.lower(&Some(need), graph)?;
+                let chunk_name = self.name("index-sketch", &None);
+                let level = add_partitions(graph, &chunk_name, parts.len(), |i| {
+                    let op = IndexSketchOp {
+                        column: column.clone(),
+                        kind: *kind,
+                    };
+                    (op, vec![parts[i].clone()])
+                });
+                let merge = || MergeIndexSketchOp {
+                    kind: *kind,
+                    finish: None,
+                };
+                let last = MergeIndexSketchOp {
+                    kind: *kind,
+                    finish: Some(*npartitions),
+                };
+                let name = self.name("divisions", &None);
+                vec![add_tree(graph, &name, level, *split_every, merge, last)]
             }
             Node::External { lower, .. } => lower(graph)?,
         };
@@ -722,7 +913,11 @@ impl Frame {
                 base.explain_source(&need, predicate.as_ref(), depth + 1, out);
             }
             Node::Partitions { input, range } => {
-                let _ = writeln!(out, "{pad}partitions {range:?} of:");
+                let _ = writeln!(
+                    out,
+                    "{pad}partitions {range:?} of {} (the others are not computed):",
+                    input.npartitions
+                );
                 input.explain(required, depth + 1, out);
             }
             Node::Aggregate {
@@ -816,12 +1011,16 @@ impl Frame {
                 left,
                 right,
                 spec,
-                broadcast,
+                layout,
             } => {
-                let how = if *broadcast {
-                    "broadcast join (the right side is sent whole to each left partition)"
-                } else {
-                    "partition-wise join"
+                let how = match layout {
+                    JoinLayout::Broadcast => {
+                        "broadcast join (the right side is sent whole to each left partition)"
+                    }
+                    JoinLayout::Hash => "partition-wise join",
+                    JoinLayout::Divisions => {
+                        "partition-wise join on the index divisions, sides aligned without moving rows"
+                    }
                 };
                 let _ = writeln!(
                     out,
@@ -844,6 +1043,73 @@ impl Frame {
                     input.npartitions, self.npartitions
                 );
                 input.explain(required, depth + 1, out);
+            }
+            Node::Recut { input, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}repartition by size: {} -> {} partitions",
+                    input.npartitions, self.npartitions
+                );
+                input.explain(required, depth + 1, out);
+            }
+            Node::SetIndex {
+                input,
+                index,
+                layout,
+            } => {
+                let divisions = match &index.divisions {
+                    Some(d) => format!(
+                        "{} divisions [{}]",
+                        d.len(),
+                        d.iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => "unknown divisions".to_string(),
+                };
+                match layout {
+                    IndexLayout::Shuffle(method) => {
+                        let _ = writeln!(
+                            out,
+                            "{pad}set_index {:?}: range shuffle through {method:?} on {divisions}: {} -> {} partitions",
+                            index.column, input.npartitions, self.npartitions
+                        );
+                    }
+                    IndexLayout::Groups(_) => {
+                        let _ = writeln!(
+                            out,
+                            "{pad}set_index {:?} (partitions already in order, no rows move) on {divisions}: {} -> {} partitions",
+                            index.column, input.npartitions, self.npartitions
+                        );
+                    }
+                }
+                input.explain(required, depth + 1, out);
+            }
+            Node::Align { input, index, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}align to {} divisions of {:?} (partitions cut by value, no rows move between ranges): {} -> {} partitions",
+                    index.divisions.as_ref().map_or(0, Vec::len),
+                    index.column,
+                    input.npartitions,
+                    self.npartitions
+                );
+                input.explain(required, depth + 1, out);
+            }
+            Node::Divisions {
+                input,
+                column,
+                npartitions,
+                split_every,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}divisions of {column:?} for {npartitions} partitions: mergeable sketches (tree, split_every {split_every})"
+                );
+                let need: BTreeSet<String> = [column.clone()].into_iter().collect();
+                input.explain(&Some(need), depth + 1, out);
             }
             Node::Write { input, target } => {
                 let _ = writeln!(

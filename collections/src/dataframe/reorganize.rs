@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use dusk_core::Tokenizer;
+use dusk_core::{Data, FnOp, Graph, Key, Tokenizer};
 use polars::prelude::*;
 
 use super::kernels::{SortSpec, Step};
@@ -150,6 +150,33 @@ impl DataFrame {
         })
     }
 
+    /// The number of distinct values of `column` (null counts as one value, as in Polars),
+    /// counted over `split_out` hash partitions of the values (Dask's
+    /// `nunique(split_out=...)`): each partition is made distinct, the distinct values are
+    /// hash-shuffled, and each output counts its own, so no task holds every distinct value.
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("k" => [1, 2, 1, 3, 2]).unwrap(), 2);
+    /// assert_eq!(ddf.n_unique_split("k", 3).unwrap().compute().unwrap(), 3);
+    /// assert!(ddf.n_unique_split("nope", 3).is_err());
+    /// ```
+    pub fn n_unique_split(
+        &self,
+        column: &str,
+        split_out: usize,
+    ) -> Result<super::Scalar<usize>, FrameError> {
+        let subset = vec![column.to_string()];
+        let distinct = || Step::Unique {
+            subset: subset.clone(),
+            keep_last: false,
+        };
+        let local = self.select([col(column)])?.map(distinct())?;
+        let moved = local.hash_partitioned(&subset, split_out.max(1));
+        Ok(moved.map(distinct())?.len())
+    }
+
     /// The distinct rows (`drop_duplicates` over every column, keeping the first).
     ///
     /// ```
@@ -196,6 +223,114 @@ impl DataFrame {
             }),
         })
     }
+}
+
+impl DataFrame {
+    /// The same rows in partitions of about `bytes` of memory each (Dask's
+    /// `repartition(partition_size=...)`): partitions larger than `bytes` are cut into even
+    /// slices and neighbouring small ones are joined up to `bytes`. Row order is kept; nothing
+    /// is shuffled. As in Dask, the size of every partition is computed now, with a pass over
+    /// the data in this thread (persist the frame first if it is expensive to compute).
+    ///
+    /// ```
+    /// use polars::prelude::*;
+    /// use dusk_scheduler::Compute;
+    /// let rows: Vec<i64> = (0..10_000).collect();
+    /// let ddf = dusk_collections::dataframe::from_polars(df!("a" => rows).unwrap(), 2);
+    /// // Each partition holds 40 KB: cut into 4 KB slices.
+    /// let small = ddf.repartition_size(4_000).unwrap();
+    /// assert_eq!(small.npartitions(), 20);
+    /// // Joined again up to 100 KB.
+    /// assert_eq!(small.repartition_size(100_000).unwrap().npartitions(), 1);
+    /// assert_eq!(small.compute().unwrap().height(), 10_000);
+    /// assert!(ddf.repartition_size(0).is_err());
+    /// ```
+    pub fn repartition_size(&self, bytes: usize) -> Result<DataFrame, FrameError> {
+        if bytes == 0 {
+            return Err(FrameError::Unsupported(
+                "repartition_size needs a positive partition size".into(),
+            ));
+        }
+        if self.frame.npartitions == 0 {
+            return Ok(self.clone());
+        }
+        let sizes = self.partition_sizes()?;
+        let outputs = Arc::new(plan_cuts(&sizes, bytes as u64));
+        let token = Tokenizer::new("repartition-size")
+            .write(&self.frame.token)
+            .write(&*outputs)
+            .finish();
+        Ok(DataFrame {
+            frame: Arc::new(Frame {
+                schema: self.frame.schema.clone(),
+                npartitions: outputs.len(),
+                node: Node::Recut {
+                    input: self.frame.clone(),
+                    outputs,
+                },
+                token,
+            }),
+        })
+    }
+
+    /// The in-memory size in bytes of every partition, computed now in this thread.
+    fn partition_sizes(&self) -> Result<Vec<u64>, FrameError> {
+        let failed = |e: String| {
+            FrameError::Unsupported(format!("could not measure the partitions' sizes: {e}"))
+        };
+        let mut graph = Graph::new();
+        let parts = self
+            .frame
+            .lower(&None, &mut graph)
+            .map_err(|e| failed(e.to_string()))?;
+        let name = format!("partition-size-{}", self.frame.token);
+        let keys: Vec<Key> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let key = Key::part(name.as_str(), i as u32);
+                let op = FnOp::new("partition-size", |inputs: Vec<Data>| {
+                    let df = inputs.first().ok_or("no partition")?.as_frame()?;
+                    Ok(Data::local(df.estimated_size() as u64))
+                });
+                graph.add(key.clone(), op, vec![part.clone()]);
+                key
+            })
+            .collect();
+        let out = crate::probe::run_locally(&graph, &keys).map_err(|e| failed(e.to_string()))?;
+        out.iter()
+            .map(|d| {
+                d.downcast_ref::<u64>()
+                    .copied()
+                    .map_err(|e| failed(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// Which slices of which inputs make each output: input `i` of `sizes[i]` bytes is cut into
+/// `ceil(sizes[i] / bytes)` even slices, and consecutive slices are packed into outputs of at
+/// most `bytes` (an output always takes at least one slice).
+fn plan_cuts(sizes: &[u64], bytes: u64) -> Vec<Vec<(usize, usize, usize)>> {
+    let mut outputs: Vec<Vec<(usize, usize, usize)>> = Vec::new();
+    let mut current: Vec<(usize, usize, usize)> = Vec::new();
+    let mut filled = 0u64;
+    for (i, &size) in sizes.iter().enumerate() {
+        let of = size.div_ceil(bytes).max(1) as usize;
+        let each = size / of as u64;
+        for piece in 0..of {
+            if !current.is_empty() && filled + each > bytes {
+                outputs.push(std::mem::take(&mut current));
+                filled = 0;
+            }
+            current.push((i, piece, of));
+            filled += each;
+        }
+    }
+    if !current.is_empty() {
+        outputs.push(current);
+    }
+    outputs
 }
 
 /// The partitions of `frames`, one after the other; their schemas must be equal.

@@ -1,20 +1,26 @@
 //! Moving rows between partitions: hash and range splits, and the tasks that gather them.
 //!
-//! A shuffle is two layers of tasks. Each input partition is **split** into one piece per output
-//! partition — by a hash of the key columns (joins, `drop_duplicates`) or by ranges of a sort
-//! column (`sort_values`). Each output partition then **gathers** its piece from every split.
-//! Rows keep their relative order: a split preserves the order within its partition and a
-//! gather concatenates pieces in input order, so "first" and "last" still mean something
-//! afterwards.
+//! A shuffle is three layers of tasks. Each input partition is **split** into one piece per
+//! output partition — by a hash of the key columns (joins, `drop_duplicates`) or by ranges of a
+//! sort column (`sort_values`). A small **piece** task takes piece `j` out of a split (Dask's
+//! `shuffle-getitem`); it runs where the split is, so on a cluster only the pieces travel. Each
+//! output partition then **gathers** its piece of every split. Rows keep their relative order:
+//! a split preserves the order within its partition and a gather concatenates pieces in input
+//! order, so "first" and "last" still mean something afterwards. Splitting `m` partitions into
+//! `n` takes `m × n` piece tasks; past [`ONE_STAGE_PIECES`] the shuffle runs in stages instead
+//! ([`add_shuffle`], Dask's multi-stage task shuffle), each moving rows by one base-`k` digit
+//! of their output partition, so a stage makes only `k` pieces per partition.
 //!
 //! With [`ShuffleMethod::Disk`] each split writes its pieces to Arrow IPC files and hands on only
 //! their paths, and each gather reads (and deletes) its pieces: the pieces of a shuffle then
 //! never sit in memory together, so a shuffle of data larger than memory completes with a few
 //! partitions in memory at a time — Dask's `shuffle="disk"`.
 //!
-//! Split results can leave their worker: the pieces (or, on disk, their paths) are serialized
-//! only when a gather on another worker asks for them, and arrive as a serialized value that
-//! [`take_piece`] reads without decoding the pieces it does not need.
+//! A split in memory does not cut its pieces: it hands on its partition with the row numbers
+//! of each piece, and each piece task cuts its own rows. A shuffle then holds 4 bytes a row
+//! beyond its input rather than a copy of it, and a piece exists only from its piece task to its
+//! gather. A split leaves its worker whole only when another worker steals one of its piece
+//! tasks; it is serialized only then.
 //!
 //! The hash is computed here, not taken from Polars' internals, so that it is stable and equal
 //! for equal keys of different integer widths (an `Int32` key on one side of a join and an
@@ -95,6 +101,13 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
+    /// The directory of one stage of a multi-stage shuffle.
+    pub(crate) fn stage(&self, stage: usize) -> Spill {
+        Spill {
+            dir: self.dir.join(format!("stage-{stage}")),
+        }
+    }
+
     /// A fresh spill directory name for the shuffle whose keys are named `name`.
     pub(crate) fn for_shuffle(name: &str) -> Spill {
         Spill {
@@ -103,12 +116,8 @@ impl Spill {
     }
 }
 
-/// Hands a split's pieces on: as they are, or written to files.
-fn hand_on(pieces: Pieces, spill: &Option<Spill>, split: usize) -> Result<Data, BoxError> {
-    let Some(spill) = spill else {
-        let size = pieces.iter().map(|p| p.estimated_size()).sum();
-        return Ok(Data::local_sendable(pieces, size));
-    };
+/// Writes a split's pieces to files and hands on their paths.
+fn spill_pieces(pieces: Pieces, spill: &Spill, split: usize) -> Result<Data, BoxError> {
     std::fs::create_dir_all(&spill.dir)
         .map_err(|e| format!("create the shuffle directory {}: {e}", spill.dir.display()))?;
     let mut paths = Vec::with_capacity(pieces.len());
@@ -123,33 +132,45 @@ fn hand_on(pieces: Pieces, spill: &Option<Spill>, split: usize) -> Result<Data, 
     Ok(Data::local_sendable(SpilledPieces(paths), size))
 }
 
-/// Piece `j` of a split's output, reading (and deleting) a spilled file.
+/// One spilled piece: the file holding it, read (and deleted) by the gather that needs it.
+#[derive(Clone, Serialize, Deserialize)]
+struct SpilledPiece(PathBuf);
+
+/// Piece `j` of a split's output: the frame itself, or for a spilled split the file holding it.
 ///
-/// A split computed in this process is read in place; one that came from another worker is a
-/// serialized value, of which only piece `j` is decoded.
-fn take_piece(data: &Data, j: usize) -> Result<DataFrame, BoxError> {
+/// A split computed in this process is read in place; one that came from another worker (a
+/// stolen piece task) arrives serialized.
+fn piece_of(data: &Data, j: usize) -> Result<Data, BoxError> {
     let missing = || format!("a split has no piece {j}");
-    if let Ok(pieces) = data.downcast_ref::<Pieces>() {
-        return Ok(pieces.get(j).ok_or_else(missing)?.clone());
+    let cut = |split: &SplitRows| -> Result<Data, BoxError> {
+        let rows = split.rows.get(j).ok_or_else(missing)?;
+        Ok(Data::Frame(take_rows(&split.frame, rows.clone())?))
+    };
+    if let Ok(split) = data.downcast_ref::<SplitRows>() {
+        return cut(split);
     }
-    if let Data::Value(v) = data {
-        if v.type_name() == std::any::type_name::<Pieces>() {
-            // A `Vec<DataFrame>` is a sequence of IPC byte strings: borrow them, decode one.
-            let pieces: Vec<&[u8]> = postcard::from_bytes(v.bytes())
-                .map_err(|e| format!("read the pieces of a split: {e}"))?;
-            let bytes = pieces.get(j).ok_or_else(missing)?;
-            return Ok(dusk_core::ipc::frame_from_ipc(bytes)?);
-        }
+    if matches!(data, Data::Value(v) if v.type_name() == std::any::type_name::<SplitRows>()) {
+        return cut(&data.decode::<SplitRows>()?);
     }
     let paths = match data {
         Data::Value(_) => data.decode::<SpilledPieces>()?.0,
         _ => data.downcast_ref::<SpilledPieces>()?.0.clone(),
     };
-    let path = paths.get(j).ok_or_else(missing)?;
-    let file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+    let path = paths.get(j).ok_or_else(missing)?.clone();
+    let size = path.as_os_str().len();
+    Ok(Data::local_sendable(SpilledPiece(path), size))
+}
+
+/// The frame of a piece, reading (and deleting) a spilled one.
+fn read_piece(data: &Data) -> Result<DataFrame, BoxError> {
+    if let Data::Frame(df) = data {
+        return Ok(df.clone());
+    }
+    let SpilledPiece(path) = data.decode::<SpilledPiece>()?;
+    let file = std::fs::File::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
     let df = IpcReader::new(file).finish()?;
     // Each piece has exactly one reader; the directory goes once it is empty.
-    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(&path);
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir(dir);
     }
@@ -205,13 +226,87 @@ pub(crate) fn split_by(df: &DataFrame, buckets: &[u32], n: usize) -> PolarsResul
     if n == 1 {
         return Ok(vec![df.clone()]);
     }
+    rows_by_bucket(buckets, n)
+        .into_iter()
+        .map(|idx| take_rows(df, idx))
+        .collect()
+}
+
+/// The row numbers of each bucket, in row order.
+fn rows_by_bucket(buckets: &[u32], n: usize) -> Vec<Vec<IdxSize>> {
     let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); n];
     for (i, &b) in buckets.iter().enumerate() {
         rows[b as usize].push(i as IdxSize);
     }
-    rows.into_iter()
-        .map(|idx| df.take(&IdxCa::from_vec("idx".into(), idx)))
-        .collect()
+    rows
+}
+
+fn take_rows(df: &DataFrame, rows: Vec<IdxSize>) -> PolarsResult<DataFrame> {
+    df.take(&IdxCa::from_vec("idx".into(), rows))
+}
+
+/// A split whose pieces are not cut yet: the partition, and per output the rows going there.
+///
+/// Cutting every piece in the split task would copy the whole partition at once, and a shuffle
+/// would then hold a copy of all its input until the gathers run. Kept as row numbers (4 bytes
+/// a row), each piece is cut by its own piece task, just before its gather needs it.
+#[derive(Clone, Serialize, Deserialize)]
+struct SplitRows {
+    frame: DataFrame,
+    rows: Vec<Vec<IdxSize>>,
+}
+
+/// Which digit of an output partition's number a split cuts by: `(bucket / div) % k`. A
+/// one-stage shuffle into `n` takes `div = 1, k = n` (the bucket itself); a stage of a
+/// multi-stage shuffle takes one base-`k` digit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Radix {
+    pub div: u32,
+    pub k: u32,
+}
+
+impl Radix {
+    /// The one-stage radix of a shuffle into `n` partitions.
+    pub(crate) fn whole(n: usize) -> Radix {
+        Radix {
+            div: 1,
+            k: n as u32,
+        }
+    }
+}
+
+/// Hands on the split of `df` by the digit `radix` takes of `buckets`: as rows to cut later,
+/// or, spilling, as pieces cut now and written to files.
+pub(crate) fn hand_on_buckets(
+    df: &DataFrame,
+    buckets: &[u32],
+    radix: Radix,
+    spill: &Option<Spill>,
+    split: usize,
+) -> Result<Data, BoxError> {
+    let n = radix.k.max(1) as usize;
+    let digits: Vec<u32>;
+    let buckets = if radix.div == 1 && n > buckets.iter().copied().max().unwrap_or(0) as usize {
+        buckets
+    } else {
+        digits = buckets
+            .iter()
+            .map(|b| (b / radix.div.max(1)) % n as u32)
+            .collect();
+        &digits
+    };
+    if let Some(spill) = spill {
+        return spill_pieces(split_by(df, buckets, n)?, spill, split);
+    }
+    let rows = rows_by_bucket(buckets, n);
+    let size = df.estimated_size() + std::mem::size_of_val(buckets);
+    Ok(Data::local_sendable(
+        SplitRows {
+            frame: df.clone(),
+            rows,
+        },
+        size,
+    ))
 }
 
 /// Splits one partition by a hash of `on` into `n` pieces.
@@ -219,6 +314,7 @@ pub(crate) fn split_by(df: &DataFrame, buckets: &[u32], n: usize) -> PolarsResul
 pub(crate) struct HashSplitOp {
     pub on: Vec<String>,
     pub n: usize,
+    pub radix: Radix,
     pub index: usize,
     pub spill: Option<Spill>,
 }
@@ -236,7 +332,7 @@ impl Op for HashSplitOp {
             .into_iter()
             .map(|h| (h % self.n as u64) as u32)
             .collect();
-        hand_on(split_by(df, &buckets, self.n)?, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, self.radix, &self.spill, self.index)
     }
 }
 
@@ -247,6 +343,7 @@ impl Op for HashSplitOp {
 pub(crate) struct RangeSplitOp {
     pub column: String,
     pub n: usize,
+    pub radix: Radix,
     pub descending: bool,
     pub nulls_last: bool,
     pub index: usize,
@@ -291,14 +388,33 @@ impl Op for RangeSplitOp {
                 b as u32
             })
             .collect();
-        hand_on(split_by(df, &buckets, n)?, &self.spill, self.index)
+        hand_on_buckets(df, &buckets, self.radix, &self.spill, self.index)
     }
 }
 
-/// Gathers piece `index` of every split into one partition.
+/// Takes piece `index` out of one split (Dask's `shuffle-getitem`). It runs where the split is,
+/// so a gather on another worker fetches only its own pieces, not every split whole.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PieceOp {
+    pub index: usize,
+}
+
+impl Op for PieceOp {
+    fn name(&self) -> &str {
+        "shuffle-piece"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        let split = inputs.first().ok_or("a shuffle piece needs its split")?;
+        piece_of(split, self.index)
+    }
+}
+
+/// Concatenates one piece of every split into one partition.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct GatherOp {
-    pub index: usize,
     pub schema: SchemaRef,
 }
 
@@ -312,7 +428,7 @@ impl Op for GatherOp {
     fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
         let mut frames = Vec::with_capacity(inputs.len());
         for d in &inputs {
-            let piece = take_piece(d, self.index)?;
+            let piece = read_piece(d)?;
             if piece.height() > 0 || frames.is_empty() {
                 frames.push(piece);
             }
@@ -322,6 +438,168 @@ impl Op for GatherOp {
         }
         Ok(Data::Frame(concat_frames(frames)?))
     }
+}
+
+/// Adds the second half of a shuffle over `splits`: a piece task per split and output, then
+/// output `j` gathering piece `j` of every split. Returns the `n` gathered partitions' keys.
+pub(crate) fn add_gathers(
+    graph: &mut dusk_core::Graph,
+    splits: &[dusk_core::Key],
+    n: usize,
+    gather_name: &str,
+    schema: &SchemaRef,
+) -> Vec<dusk_core::Key> {
+    let piece_name = gather_name.replacen("gather", "piece", 1);
+    let piece_name: std::sync::Arc<str> = if piece_name == gather_name {
+        format!("{gather_name}-piece").into()
+    } else {
+        piece_name.into()
+    };
+    (0..n)
+        .map(|j| {
+            let pieces: Vec<dusk_core::Key> = splits
+                .iter()
+                .enumerate()
+                .map(|(i, split)| {
+                    let key = dusk_core::Key::part(piece_name.clone(), (i * n + j) as u32);
+                    graph.add(key.clone(), PieceOp { index: j }, vec![split.clone()]);
+                    key
+                })
+                .collect();
+            let key = dusk_core::Key::part(gather_name, j as u32);
+            graph.add(
+                key.clone(),
+                GatherOp {
+                    schema: schema.clone(),
+                },
+                pieces,
+            );
+            key
+        })
+        .collect()
+}
+
+/// Shuffles of at most this many pieces (inputs × outputs) run in one stage.
+pub(crate) const ONE_STAGE_PIECES: usize = 4096;
+
+/// The most pieces one split makes in a stage of a multi-stage shuffle (Dask's `max_branch`).
+pub(crate) const MAX_BRANCH: usize = 32;
+
+/// How a shuffle of `m` partitions into `n` is staged: `(stages, k)` with `k^stages` at least
+/// `max(m, n)`. One stage when `m × n` pieces are few enough; otherwise each row moves
+/// `stages` times, but a stage makes only `k` pieces per partition (Dask's task shuffle).
+pub(crate) fn stages(m: usize, n: usize) -> (u32, usize) {
+    if m.saturating_mul(n) <= ONE_STAGE_PIECES {
+        return (1, n);
+    }
+    let width = m.max(n) as f64;
+    let stages = width.log(MAX_BRANCH as f64).ceil().max(2.0) as u32;
+    let mut k = width.powf(1.0 / stages as f64).ceil() as usize;
+    while k.pow(stages) < m.max(n) {
+        k += 1;
+    }
+    (stages, k.max(2))
+}
+
+/// Adds a shuffle of `parts` into `n` partitions and returns their keys. `split(i, radix,
+/// spill, input)` makes the task splitting partition `i` (held by `input`) by `radix`; the
+/// rest (pieces, gathers, stages) is the same for every kind of shuffle.
+///
+/// With many partitions the shuffle runs in stages: partitions are numbered in base `k`, and
+/// stage `j` moves each row to the partition whose digit `j` matches its output's, gathering
+/// from the `k` partitions that differ only in that digit. Taking the digits from the lowest,
+/// each gather concatenates its pieces in input order, so rows keep their relative order.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_shuffle<O: Op>(
+    graph: &mut dusk_core::Graph,
+    parts: &[dusk_core::Key],
+    n: usize,
+    split_name: &str,
+    gather_name: &str,
+    schema: &SchemaRef,
+    spill: &Option<Spill>,
+    mut split: impl FnMut(usize, Radix, Option<Spill>, dusk_core::Key) -> (O, Vec<dusk_core::Key>),
+) -> Vec<dusk_core::Key> {
+    use dusk_core::Key;
+    let (stages, k) = stages(parts.len(), n);
+    if stages == 1 {
+        let splits: Vec<Key> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let key = Key::part(split_name, i as u32);
+                let (op, deps) = split(i, Radix::whole(n), spill.clone(), part.clone());
+                graph.add(key.clone(), op, deps);
+                key
+            })
+            .collect();
+        return add_gathers(graph, &splits, n, gather_name, schema);
+    }
+    let width = k.pow(stages);
+    let mut current: Vec<Key> = parts.to_vec();
+    if current.len() < width {
+        let empty = Key::new(format!("{split_name}-empty"));
+        graph.add(
+            empty.clone(),
+            dusk_core::LiteralOp::new(Data::Frame(DataFrame::empty_with_schema(schema))),
+            vec![],
+        );
+        current.resize(width, empty);
+    }
+    for stage in 0..stages as usize {
+        let div = k.pow(stage as u32);
+        let radix = Radix {
+            div: div as u32,
+            k: k as u32,
+        };
+        let spill = spill.as_ref().map(|s| s.stage(stage));
+        let stage_split: std::sync::Arc<str> = format!("{split_name}-stage{stage}").into();
+        let stage_piece: std::sync::Arc<str> = format!("{split_name}-piece{stage}").into();
+        let stage_gather: std::sync::Arc<str> = if stage + 1 == stages as usize {
+            gather_name.into()
+        } else {
+            format!("{gather_name}-stage{stage}").into()
+        };
+        let splits: Vec<Key> = current
+            .iter()
+            .enumerate()
+            .map(|(a, input)| {
+                let key = Key::part(stage_split.clone(), a as u32);
+                let (op, deps) = split(a, radix, spill.clone(), input.clone());
+                graph.add(key.clone(), op, deps);
+                key
+            })
+            .collect();
+        current = (0..width)
+            .map(|a| {
+                let digit = (a / div) % k;
+                let base = a - digit * div;
+                let pieces: Vec<Key> = (0..k)
+                    .map(|t| {
+                        let s = base + t * div;
+                        let key = Key::part(stage_piece.clone(), (s * k + digit) as u32);
+                        graph.add(
+                            key.clone(),
+                            PieceOp { index: digit },
+                            vec![splits[s].clone()],
+                        );
+                        key
+                    })
+                    .collect();
+                let key = Key::part(stage_gather.clone(), a as u32);
+                graph.add(
+                    key.clone(),
+                    GatherOp {
+                        schema: schema.clone(),
+                    },
+                    pieces,
+                );
+                key
+            })
+            .collect();
+    }
+    current.truncate(n);
+    current
 }
 
 /// Rows `[k/m, (k+1)/m)` of a partition (`repartition` to more partitions), or the
@@ -355,11 +633,48 @@ impl Op for SliceOp {
     }
 }
 
+/// Slice `piece` of `of` even row slices of each input, concatenated in input order
+/// (`repartition_size`: big partitions cut, small neighbours joined).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CutConcatOp {
+    /// `(piece, of)` for each input, in the task's input order.
+    pub cuts: Vec<(usize, usize)>,
+}
+
+impl Op for CutConcatOp {
+    fn name(&self) -> &str {
+        "repartition"
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+        if inputs.len() != self.cuts.len() {
+            return Err(format!(
+                "a repartition task got {} inputs for {} cuts",
+                inputs.len(),
+                self.cuts.len()
+            )
+            .into());
+        }
+        let mut frames = Vec::with_capacity(inputs.len());
+        for (d, &(piece, of)) in inputs.iter().zip(&self.cuts) {
+            let df = d.as_frame()?;
+            let rows = df.height();
+            let (start, end) = (rows * piece / of.max(1), rows * (piece + 1) / of.max(1));
+            frames.push(df.slice(start as i64, end - start));
+        }
+        Ok(Data::Frame(concat_frames(frames)?))
+    }
+}
+
 super::kernels::frame_ops! {
     HashSplitOp => "dusk.frame.hash-split",
     RangeSplitOp => "dusk.frame.range-split",
     GatherOp => "dusk.frame.gather",
+    PieceOp => "dusk.frame.piece",
     SliceOp => "dusk.frame.slice",
+    CutConcatOp => "dusk.frame.cut-concat",
 }
 
 #[cfg(test)]
@@ -376,6 +691,29 @@ mod tests {
         let both = vec!["k".to_string(), "j".to_string()];
         let h = row_hashes(&s, &both).unwrap();
         assert_ne!(h[0], h[1]);
+    }
+
+    #[test]
+    fn uncut_splits_give_the_same_pieces_here_and_after_the_wire() {
+        let df = df!(
+            "k" => (0..50i64).collect::<Vec<_>>(),
+            "s" => (0..50).map(|i| format!("r{i}")).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let buckets: Vec<u32> = (0..50u32).map(|i| (i * 7) % 4).collect();
+        let expected = split_by(&df, &buckets, 4).unwrap();
+        let split = hand_on_buckets(&df, &buckets, Radix::whole(4), &None, 0).unwrap();
+        let Data::Local(local) = &split else {
+            panic!("a split in memory stays unserialized")
+        };
+        let sent = Data::Value(local.to_serialized().unwrap().unwrap());
+        for (j, want) in expected.iter().enumerate() {
+            for data in [&split, &sent] {
+                let piece = read_piece(&piece_of(data, j).unwrap()).unwrap();
+                assert!(piece.equals(want), "piece {j}");
+            }
+        }
+        assert!(piece_of(&split, 4).is_err());
     }
 
     #[test]

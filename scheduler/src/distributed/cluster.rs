@@ -85,6 +85,16 @@ impl LocalCluster {
     /// returns (a program plus arguments, e.g. a test binary told which test to run). The
     /// scheduler's address is read from the first line of its standard output that contains
     /// `scheduler listening on`.
+    /// A scheduler and `n_workers` worker processes started from the running test binary,
+    /// each running only the test `entry` (see [`test_entry_command`]).
+    pub fn test_processes(
+        entry: &str,
+        n_workers: usize,
+        nthreads: usize,
+    ) -> Result<LocalCluster, DistributedError> {
+        LocalCluster::processes_from(test_entry_command(entry)?, n_workers, nthreads)
+    }
+
     pub fn processes_from(
         command: impl Fn() -> Command,
         n_workers: usize,
@@ -251,6 +261,34 @@ fn run_role(role: &str) -> Result<(), DistributedError> {
     Err(DistributedError::Cluster(format!(
         "unknown {ROLE_ENV} `{role}`: expected `scheduler` or `worker:HOST:PORT:NTHREADS`"
     )))
+}
+
+/// A cluster of processes started from the running test binary: each runs only the test named
+/// `entry`, whose body calls [`run_if_cluster_process`] (so the processes know every function
+/// and op the test binary registers), with no other test and no captured output.
+///
+/// ```no_run
+/// use dusk_scheduler::distributed::cluster::{run_if_cluster_process, LocalCluster};
+///
+/// #[test]
+/// fn cluster_process_entry() {
+///     run_if_cluster_process();
+/// }
+///
+/// #[test]
+/// fn on_real_processes() {
+///     let cluster = LocalCluster::test_processes("cluster_process_entry", 2, 1).unwrap();
+///     // ... Client::connect(cluster.address()) ...
+/// }
+/// ```
+pub fn test_entry_command(entry: &str) -> Result<impl Fn() -> Command, DistributedError> {
+    let exe = current_program()?;
+    let entry = entry.to_string();
+    Ok(move || {
+        let mut c = Command::new(&exe);
+        c.args(["--exact", &entry, "--nocapture", "--test-threads=1"]);
+        c
+    })
 }
 
 /// The path of the running program, to start cluster processes from.

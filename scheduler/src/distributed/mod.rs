@@ -10,6 +10,7 @@
 //! - [`server`]: the scheduler process: accepts workers and clients, drives the state machine;
 //! - [`worker`]: runs tasks on a thread pool, stores results, serves them to peers and fetches
 //!   its inputs directly from the workers holding them;
+//! - [`store`]: a worker's results, with byte accounting and spilling to disk;
 //! - [`client`]: the blocking API programs use to run graphs on a cluster, with Dask's futures
 //!   (`submit`, `map`, `gather`, `scatter`, `wait`, `as_completed`, `cancel`, retries);
 //! - [`cluster`]: [`LocalCluster`], a scheduler and workers on this machine.
@@ -24,10 +25,11 @@
 //! A plain process-local value cannot leave its worker; a task needing one elsewhere fails
 //! saying so.
 //!
-//! Not there yet: a worker's memory limit is reported, not enforced (no spilling, no
-//! pausing); a worker whose scheduler goes away stops rather than reconnecting; inputs a worker
-//! fetches are used and dropped, not kept as replicas; a shuffle's gather fetches whole splits
-//! (every piece) from other workers rather than only its own piece; cancelling a task that
+//! A worker given a memory limit spills its least recently used results to disk past 60% of it
+//! ([`store`]); it does not pause.
+//!
+//! Not there yet: a worker whose scheduler goes away stops rather than reconnecting; inputs a worker
+//! fetches are used and dropped, not kept as replicas; cancelling a task that
 //! already runs does not interrupt it (its result is freed when it ends, and its thread is busy
 //! until then).
 //!
@@ -50,6 +52,7 @@ pub mod frame;
 pub mod message;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod worker;
 
 pub use client::{AsCompleted, Client, FutureStatus, RemoteFuture};

@@ -26,6 +26,7 @@ use super::message::{
     data_from_wire, data_to_wire, ComputeTask, DataHeader, DataKind, Failed, Finished, Heartbeat,
     Message, Role, TaskId, WorkerInfo, INLINE_LIMIT,
 };
+use super::store::Store;
 use super::{log_warn, parse_address, DistributedError};
 
 /// Settings of a worker.
@@ -35,7 +36,8 @@ pub struct WorkerConfig {
     pub scheduler: String,
     /// Threads running tasks.
     pub nthreads: usize,
-    /// Memory limit in bytes, reported to the scheduler (0: none).
+    /// Memory limit in bytes (0: none): past [`super::store::SPILL_FRACTION`] of it, results
+    /// spill to disk.
     pub memory_limit: u64,
     /// A display name.
     pub name: String,
@@ -78,11 +80,21 @@ pub struct WorkerStats {
     pub peer_bytes: AtomicU64,
     /// Results held.
     pub stored: AtomicU64,
-    /// Bytes held (by `Data::sizeof`).
+    /// Bytes held in memory (by `Data::sizeof`).
     pub stored_bytes: AtomicU64,
+    /// Bytes of results spilled to disk (see [`super::store`]).
+    pub spilled_bytes: AtomicU64,
 }
 
 impl WorkerStats {
+    fn record(&self, store: &Store) {
+        self.stored.store(store.len() as u64, Ordering::Relaxed);
+        self.stored_bytes
+            .store(store.memory_bytes(), Ordering::Relaxed);
+        self.spilled_bytes
+            .store(store.spilled_bytes(), Ordering::Relaxed);
+    }
+
     fn snapshot(&self) -> Heartbeat {
         Heartbeat {
             tasks_run: self.tasks_run.load(Ordering::Relaxed),
@@ -181,11 +193,6 @@ pub fn run_blocking(config: WorkerConfig) -> Result<(), DistributedError> {
         .map_err(|e| DistributedError::Cluster(e.to_string()))?;
     let stats = Arc::new(WorkerStats::default());
     rt.block_on(run(config, stats, None, std::future::pending()))
-}
-
-struct Store {
-    data: FxHashMap<TaskId, Data>,
-    bytes: u64,
 }
 
 type Shared = Arc<Mutex<Store>>;
@@ -329,10 +336,7 @@ async fn run(
         let _ = r.send(Ok(data_addr.clone()));
     }
 
-    let store: Shared = Arc::new(Mutex::new(Store {
-        data: FxHashMap::default(),
-        bytes: 0,
-    }));
+    let store: Shared = Arc::new(Mutex::new(Store::new(config.memory_limit, &config.name)));
     let server = tokio::spawn(serve_data(listener, store.clone(), config.limits));
 
     // The thread pool.
@@ -391,12 +395,9 @@ async fn run(
                 Ok(Some((Message::Free { ids }, _))) => {
                     let mut s = lock(&store);
                     for id in ids {
-                        if let Some(d) = s.data.remove(&id) {
-                            s.bytes = s.bytes.saturating_sub(d.sizeof() as u64);
-                        }
+                        s.remove(id);
                     }
-                    stats.stored.store(s.data.len() as u64, Ordering::Relaxed);
-                    stats.stored_bytes.store(s.bytes, Ordering::Relaxed);
+                    stats.record(&s);
                 }
                 Ok(Some((other, _))) => log_warn(format_args!(
                     "worker ignoring unexpected {}",
@@ -429,18 +430,14 @@ async fn run(
                                         inline.push(bytes);
                                     }
                                 }
-                                s.bytes += nbytes;
-                                if let Some(old) = s.data.insert(id, data) {
-                                    s.bytes = s.bytes.saturating_sub(old.sizeof() as u64);
-                                }
+                                s.insert(id, data);
                                 finished.push(item);
                             }
                             Err(error) => failed.push(Failed { id, error, missing_input: false }),
                         }
                         next = results.try_recv().ok();
                     }
-                    stats.stored.store(s.data.len() as u64, Ordering::Relaxed);
-                    stats.stored_bytes.store(s.bytes, Ordering::Relaxed);
+                    stats.record(&s);
                 }
                 if !finished.is_empty() {
                     let _ = scheduler.send(connection::Outgoing {
@@ -495,7 +492,7 @@ fn start_task(
             .inputs
             .iter()
             .copied()
-            .filter(|i| !s.data.contains_key(i))
+            .filter(|i| !s.contains(*i))
             .collect();
         m.sort_unstable();
         m.dedup();
@@ -657,18 +654,20 @@ fn submit(
     jobs: &mut Vec<Job>,
     scheduler: &Sender,
 ) {
-    let inputs: Result<Vec<Data>, TaskId> = if task.inputs.is_empty() {
+    let inputs: Result<Vec<Data>, String> = if task.inputs.is_empty() {
         Ok(Vec::new())
     } else {
-        let s = lock(store);
+        let mut s = lock(store);
         task.inputs
             .iter()
-            .map(|i| {
-                s.data
-                    .get(i)
-                    .or_else(|| fetched.as_mut().and_then(|f| f.get(i)))
+            .map(|&i| match s.get(i) {
+                Some(Ok(d)) => Ok(d),
+                Some(Err(why)) => Err(why),
+                None => fetched
+                    .as_mut()
+                    .and_then(|f| f.get(&i))
                     .cloned()
-                    .ok_or(*i)
+                    .ok_or_else(|| format!("input #{i} of task {} vanished", task.key)),
             })
             .collect()
     };
@@ -687,7 +686,7 @@ fn submit(
                 Message::Failed {
                     items: vec![Failed {
                         id: task.id,
-                        error: format!("input #{missing} of task {} vanished", task.key),
+                        error: missing,
                         missing_input: true,
                     }],
                 }
@@ -760,12 +759,9 @@ async fn serve_data(listener: TcpListener, store: Shared, limits: FrameLimits) {
                         let mut items = Vec::with_capacity(ids.len());
                         let mut payload = Vec::with_capacity(ids.len());
                         {
-                            let s = lock(&store);
+                            let mut s = lock(&store);
                             for id in ids {
-                                let (kind, bytes) = match s.data.get(&id) {
-                                    Some(d) => data_to_wire(d),
-                                    None => (DataKind::Missing, Bytes::new()),
-                                };
+                                let (kind, bytes) = s.wire(id);
                                 items.push(DataHeader {
                                     id,
                                     kind,
