@@ -333,12 +333,12 @@ fn a_shuffle_moves_each_row_between_workers_at_most_once() {
         };
         std::thread::sleep(std::time::Duration::from_millis(1_200));
         let peer_bytes = moved(&client);
-        // Half the pieces live on the other worker, so about half the data moves (more when an
-        // idle worker steals piece tasks, which then fetch their whole split); gathers that
-        // fetched whole splits would move about four times the data.
+        // Half the pieces live on the other worker, so about half the data moves; piece tasks
+        // stay next to their splits (stealing one would fetch its whole split), and gathers
+        // that fetched whole splits would move about four times the data.
         assert!(peer_bytes > 0, "nothing moved between workers");
         assert!(
-            peer_bytes < data_bytes * 3,
+            peer_bytes < data_bytes * 3 / 2,
             "{peer_bytes} bytes moved for {data_bytes} bytes of data"
         );
     });

@@ -52,6 +52,14 @@ use smallvec::SmallVec;
 
 use super::message::TaskId;
 
+/// Bytes per second assumed for moving a stolen task's inputs (Dask's
+/// `distributed.scheduler.bandwidth`).
+pub const STEAL_BANDWIDTH: f64 = 100e6;
+
+/// How long a task is assumed to run on a worker with no measured rate yet (Dask's
+/// `distributed.scheduler.unknown-task-duration`).
+pub const UNKNOWN_TASK_SECONDS: f64 = 0.5;
+
 /// A worker's number.
 pub type WorkerId = u64;
 
@@ -661,7 +669,10 @@ impl SchedulerState {
 
     /// Work stealing: when a worker has nothing to do while another holds more tasks than it
     /// has threads, ask that worker to give back half of its surplus; what it has not started
-    /// is placed again ([`SchedulerState::stolen`]).
+    /// is placed again ([`SchedulerState::stolen`]). A task is only taken when moving its
+    /// inputs (at [`STEAL_BANDWIDTH`]) would take less time than the task itself is expected to
+    /// run (from the worker's measured rate), as Dask weighs transfer against compute: a quick
+    /// task next to a large input stays where the input is.
     pub fn balance(&mut self, out: &mut Outbox) {
         let idle = self
             .workers
@@ -676,9 +687,33 @@ impl SchedulerState {
             if surplus < 2 {
                 continue;
             }
-            let take: Vec<TaskId> = w.processing.iter().copied().take(surplus / 2).collect();
-            out.steal.entry(*id).or_default().extend(take);
+            let run_seconds = if w.rate > 0.0 {
+                f64::from(w.nthreads.max(1)) / w.rate
+            } else {
+                UNKNOWN_TASK_SECONDS
+            };
+            let take: Vec<TaskId> = w
+                .processing
+                .iter()
+                .copied()
+                .filter(|&t| self.input_bytes(t) as f64 / STEAL_BANDWIDTH <= run_seconds)
+                .take(surplus / 2)
+                .collect();
+            if !take.is_empty() {
+                out.steal.entry(*id).or_default().extend(take);
+            }
         }
+    }
+
+    /// The bytes of a task's inputs (what a thief would have to fetch).
+    fn input_bytes(&self, id: TaskId) -> u64 {
+        self.tasks.get(&id).map_or(0, |t| {
+            t.deps
+                .iter()
+                .filter_map(|d| self.tasks.get(d))
+                .map(|d| d.nbytes)
+                .sum()
+        })
     }
 
     /// `worker` gave back `ids` (they had not started): place them again, elsewhere if
@@ -1462,6 +1497,28 @@ mod tests {
         let mut asked = asked;
         asked.sort();
         assert_eq!(moved, asked);
+    }
+
+    #[test]
+    fn quick_tasks_next_to_large_inputs_are_not_stolen() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        let mut tasks = vec![task("big", &[])];
+        for i in 0..8 {
+            tasks.push(task(&format!("use{i}"), &["big"]));
+        }
+        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &keys, &mut out).unwrap();
+        let big = id(&s, "big");
+        sent(&mut out, 1);
+        // 100 MB of input: a second to move, while this worker runs 1,000 tasks a second.
+        s.task_finished(1, big, 100_000_000, &mut out);
+        assert_eq!(sent(&mut out, 1).len(), 8);
+        s.workers.get_mut(&1).unwrap().rate = 1_000.0;
+        s.add_worker(2, "w2".into(), 1, &mut out);
+        s.balance(&mut out);
+        assert!(out.steal.is_empty(), "{:?}", out.steal);
     }
 
     #[test]
