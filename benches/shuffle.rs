@@ -109,16 +109,22 @@ fn dusk_join(
         .height()
 }
 
+/// Polars' own lazy inner join of the same tables, not yet run.
+fn polars_joined(
+    left: &polars::prelude::DataFrame,
+    right: &polars::prelude::DataFrame,
+) -> LazyFrame {
+    left.clone().lazy().join(
+        right.clone().lazy(),
+        [col("key")],
+        [col("key")],
+        JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
+    )
+}
+
 /// Polars' own lazy inner join of the same tables.
 fn polars_join(left: &polars::prelude::DataFrame, right: &polars::prelude::DataFrame) -> usize {
-    left.clone()
-        .lazy()
-        .join(
-            right.clone().lazy(),
-            [col("key")],
-            [col("key")],
-            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
-        )
+    polars_joined(left, right)
         .collect()
         .expect("polars join")
         .height()
@@ -142,15 +148,7 @@ fn dusk_join_sum(left: &polars::prelude::DataFrame, right: &polars::prelude::Dat
 
 /// The same sum by Polars' lazy engine.
 fn polars_join_sum(left: &polars::prelude::DataFrame, right: &polars::prelude::DataFrame) -> f64 {
-    let sums = left
-        .clone()
-        .lazy()
-        .join(
-            right.clone().lazy(),
-            [col("key")],
-            [col("key")],
-            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
-        )
+    let sums = polars_joined(left, right)
         .select([(col("value") + col("value_r")).sum()])
         .collect()
         .expect("polars join");
