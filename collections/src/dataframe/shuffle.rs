@@ -440,33 +440,38 @@ impl Op for GatherOp {
     }
 }
 
-/// Adds the second half of a shuffle over `splits`: a piece task per split and output, then
-/// output `j` gathering piece `j` of every split. Returns the `n` gathered partitions' keys.
-pub(crate) fn add_gathers(
+/// Adds the `outputs` gathers of one shuffle stage: gather `j` concatenates, in order, piece
+/// `piece` of split `s` for each `(s, piece)` that `sources(j)` lists, each taken out by a
+/// piece task keyed `(piece_name, s * pieces_per_split + piece)`.
+#[allow(clippy::too_many_arguments)]
+fn add_gathers(
     graph: &mut dusk_core::Graph,
     splits: &[dusk_core::Key],
-    n: usize,
+    pieces_per_split: usize,
+    outputs: usize,
+    piece_name: &str,
     gather_name: &str,
     schema: &SchemaRef,
+    sources: impl Fn(usize) -> Vec<(usize, usize)>,
 ) -> Vec<dusk_core::Key> {
-    let piece_name = gather_name.replacen("gather", "piece", 1);
-    let piece_name: std::sync::Arc<str> = if piece_name == gather_name {
-        format!("{gather_name}-piece").into()
-    } else {
-        piece_name.into()
-    };
-    (0..n)
+    let piece_name: std::sync::Arc<str> = piece_name.into();
+    let gather_name: std::sync::Arc<str> = gather_name.into();
+    (0..outputs)
         .map(|j| {
-            let pieces: Vec<dusk_core::Key> = splits
-                .iter()
-                .enumerate()
-                .map(|(i, split)| {
-                    let key = dusk_core::Key::part(piece_name.clone(), (i * n + j) as u32);
-                    graph.add(key.clone(), PieceOp { index: j }, vec![split.clone()]);
+            let pieces: Vec<dusk_core::Key> = sources(j)
+                .into_iter()
+                .map(|(s, piece)| {
+                    let index = (s * pieces_per_split + piece) as u32;
+                    let key = dusk_core::Key::part(piece_name.clone(), index);
+                    graph.add(
+                        key.clone(),
+                        PieceOp { index: piece },
+                        vec![splits[s].clone()],
+                    );
                     key
                 })
                 .collect();
-            let key = dusk_core::Key::part(gather_name, j as u32);
+            let key = dusk_core::Key::part(gather_name.clone(), j as u32);
             graph.add(
                 key.clone(),
                 GatherOp {
@@ -522,18 +527,37 @@ pub(crate) fn add_shuffle<O: Op>(
 ) -> Vec<dusk_core::Key> {
     use dusk_core::Key;
     let (stages, k) = stages(parts.len(), n);
-    if stages == 1 {
-        let splits: Vec<Key> = parts
+    // The split tasks of one stage, one per input, named `name`.
+    let mut add_splits = |graph: &mut dusk_core::Graph,
+                          name: &str,
+                          inputs: &[Key],
+                          radix: Radix,
+                          spill: Option<Spill>| {
+        let name: std::sync::Arc<str> = name.into();
+        inputs
             .iter()
             .enumerate()
-            .map(|(i, part)| {
-                let key = Key::part(split_name, i as u32);
-                let (op, deps) = split(i, Radix::whole(n), spill.clone(), part.clone());
+            .map(|(i, input)| {
+                let key = Key::part(name.clone(), i as u32);
+                let (op, deps) = split(i, radix, spill.clone(), input.clone());
                 graph.add(key.clone(), op, deps);
                 key
             })
-            .collect();
-        return add_gathers(graph, &splits, n, gather_name, schema);
+            .collect::<Vec<Key>>()
+    };
+    if stages == 1 {
+        let splits = add_splits(graph, split_name, parts, Radix::whole(n), spill.clone());
+        let piece_name = format!("{split_name}-piece");
+        return add_gathers(
+            graph,
+            &splits,
+            n,
+            n,
+            &piece_name,
+            gather_name,
+            schema,
+            |j| (0..splits.len()).map(|s| (s, j)).collect(),
+        );
     }
     let width = k.pow(stages);
     let mut current: Vec<Key> = parts.to_vec();
@@ -553,50 +577,29 @@ pub(crate) fn add_shuffle<O: Op>(
             k: k as u32,
         };
         let spill = spill.as_ref().map(|s| s.stage(stage));
-        let stage_split: std::sync::Arc<str> = format!("{split_name}-stage{stage}").into();
-        let stage_piece: std::sync::Arc<str> = format!("{split_name}-piece{stage}").into();
-        let stage_gather: std::sync::Arc<str> = if stage + 1 == stages as usize {
-            gather_name.into()
+        let stage_gather = if stage + 1 == stages as usize {
+            gather_name.to_string()
         } else {
-            format!("{gather_name}-stage{stage}").into()
+            format!("{gather_name}-stage{stage}")
         };
-        let splits: Vec<Key> = current
-            .iter()
-            .enumerate()
-            .map(|(a, input)| {
-                let key = Key::part(stage_split.clone(), a as u32);
-                let (op, deps) = split(a, radix, spill.clone(), input.clone());
-                graph.add(key.clone(), op, deps);
-                key
-            })
-            .collect();
-        current = (0..width)
-            .map(|a| {
+        let stage_split = format!("{split_name}-stage{stage}");
+        let splits = add_splits(graph, &stage_split, &current, radix, spill);
+        // Partition `a` gathers digit `(a / div) % k` of the `k` splits that differ from it
+        // only in that digit, in digit order.
+        current = add_gathers(
+            graph,
+            &splits,
+            k,
+            width,
+            &format!("{split_name}-piece{stage}"),
+            &stage_gather,
+            schema,
+            |a| {
                 let digit = (a / div) % k;
                 let base = a - digit * div;
-                let pieces: Vec<Key> = (0..k)
-                    .map(|t| {
-                        let s = base + t * div;
-                        let key = Key::part(stage_piece.clone(), (s * k + digit) as u32);
-                        graph.add(
-                            key.clone(),
-                            PieceOp { index: digit },
-                            vec![splits[s].clone()],
-                        );
-                        key
-                    })
-                    .collect();
-                let key = Key::part(stage_gather.clone(), a as u32);
-                graph.add(
-                    key.clone(),
-                    GatherOp {
-                        schema: schema.clone(),
-                    },
-                    pieces,
-                );
-                key
-            })
-            .collect();
+                (0..k).map(|t| (base + t * div, digit)).collect()
+            },
+        );
     }
     current.truncate(n);
     current
