@@ -736,6 +736,23 @@ fn join_sides() -> (polars::prelude::DataFrame, polars::prelude::DataFrame) {
     (left, right)
 }
 
+/// Polars' own inner join on `k`, right columns suffixed `_r`: the oracle of the join tests.
+fn polars_inner_join_on_k(
+    left: &polars::prelude::DataFrame,
+    right: &polars::prelude::DataFrame,
+) -> polars::prelude::DataFrame {
+    left.clone()
+        .lazy()
+        .join(
+            right.clone().lazy(),
+            [col("k")],
+            [col("k")],
+            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
+        )
+        .collect()
+        .unwrap()
+}
+
 fn sort_all(df: &polars::prelude::DataFrame) -> polars::prelude::DataFrame {
     let names: Vec<String> = df
         .get_column_names()
@@ -1757,17 +1774,7 @@ fn joins_on_the_index_align_divisions_without_a_shuffle() {
         plan.contains("align to"),
         "different divisions are aligned:\n{plan}"
     );
-    let expected = distinct_left
-        .clone()
-        .lazy()
-        .join(
-            distinct_right.clone().lazy(),
-            [col("k")],
-            [col("k")],
-            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
-        )
-        .collect()
-        .unwrap();
+    let expected = polars_inner_join_on_k(&distinct_left, &distinct_right);
     assert_frames_close(&sort_all(&joined.compute().unwrap()), &sort_all(&expected));
     let same = l.join(&l, &["k"], &["k"], JoinHow::Inner, "_r").unwrap();
     assert!(!same.explain().contains("align to"), "{}", same.explain());
@@ -1899,17 +1906,7 @@ fn many_partitions_shuffle_in_stages_and_keep_row_order() {
         .unwrap()
         .join(&r, &["k"], &["k"], JoinHow::Inner, "_r")
         .unwrap();
-    let expected = left
-        .clone()
-        .lazy()
-        .join(
-            right.clone().lazy(),
-            [col("k")],
-            [col("k")],
-            JoinArgs::new(JoinType::Inner).with_suffix(Some("_r".into())),
-        )
-        .collect()
-        .unwrap();
+    let expected = polars_inner_join_on_k(&left, &right);
     assert_frames_close(&sort_all(&joined.compute().unwrap()), &sort_all(&expected));
 }
 

@@ -626,12 +626,7 @@ fn union(a: &[IndexValue], b: &[IndexValue]) -> Vec<IndexValue> {
 impl DataFrame {
     fn index_column(&self, column: &str, operation: &str) -> Result<Kind, FrameError> {
         self.check_columns(&[col(column)])?;
-        let dtype = self
-            .frame
-            .schema
-            .get(column)
-            .cloned()
-            .unwrap_or(DataType::Null);
+        let dtype = self.column_dtype(column);
         Kind::of(&dtype).ok_or_else(|| {
             FrameError::Unsupported(format!(
                 "{operation}: `{column}` is {dtype}; an index column must be an integer, \
@@ -981,12 +976,7 @@ impl DataFrame {
     fn type_error(&self, column: &str, value: &IndexValue) -> FrameError {
         FrameError::IndexType {
             column: column.to_string(),
-            dtype: self
-                .frame
-                .schema
-                .get(column)
-                .cloned()
-                .unwrap_or(DataType::Null),
+            dtype: self.column_dtype(column),
             value: format!("{value:?}"),
         }
     }

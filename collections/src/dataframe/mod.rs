@@ -262,6 +262,15 @@ impl DataFrame {
         Ok(())
     }
 
+    /// The type of `column` (`Null` when there is no such column; check it first).
+    pub(crate) fn column_dtype(&self, column: &str) -> DataType {
+        self.frame
+            .schema
+            .get(column)
+            .cloned()
+            .unwrap_or(DataType::Null)
+    }
+
     fn map(&self, step: Step) -> Result<DataFrame, FrameError> {
         let what = format!("{step:?}");
         let empty = polars::prelude::DataFrame::empty_with_schema(&self.frame.schema);
@@ -863,12 +872,7 @@ impl DataFrame {
                 "quantile {q} is outside [0, 1]"
             )));
         }
-        let dtype = self
-            .frame
-            .schema
-            .get(column)
-            .cloned()
-            .unwrap_or(DataType::Null);
+        let dtype = self.column_dtype(column);
         if !dtype.is_primitive_numeric() {
             return Err(FrameError::Unsupported(format!(
                 "quantile needs a numeric column; `{column}` is {dtype}"

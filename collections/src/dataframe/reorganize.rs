@@ -78,12 +78,7 @@ impl DataFrame {
         };
         let n = self.frame.npartitions;
         let first = by[0];
-        let dtype = self
-            .frame
-            .schema
-            .get(first)
-            .cloned()
-            .unwrap_or(DataType::Null);
+        let dtype = self.column_dtype(first);
         let rangeable = dtype.is_primitive_numeric() || dtype.is_temporal();
         let moved = if n <= 1 {
             self.clone()
