@@ -785,3 +785,196 @@ fn to_dataframe_reports_what_does_not_fit() {
     .unwrap_err();
     assert!(err.to_string().contains("mixes"), "{err}");
 }
+
+#[test]
+fn topk_by_count_matches_a_sort_of_the_counts() {
+    // Counts with many ties, so the tie order decides.
+    let words: Vec<String> = (0..300)
+        .map(|i| format!("w{}", (i * 37) % 23 % 9))
+        .collect();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for w in &words {
+        *counts.entry(w.clone()).or_default() += 1;
+    }
+    let mut want: Vec<(String, u64)> = counts.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for n in [1, 3, 301] {
+        for k in [0, 1, 4, 9, 20] {
+            let bag = from_sequence(words.clone(), n);
+            let got = bag.frequencies().topk_by_count(k).compute().unwrap();
+            assert_eq!(
+                got,
+                want[..k.min(want.len())].to_vec(),
+                "{n} partitions, k = {k}"
+            );
+        }
+    }
+}
+
+/// Every task of `graph` made to hand on its result serialized, as if each result were
+/// fetched by another process: a result that cannot leave its process fails the task.
+fn as_if_every_result_moved(graph: &dusk_core::Graph) -> dusk_core::Graph {
+    use dusk_core::{BoxError, Data, Graph, Op, Task};
+    use std::sync::Arc;
+    struct Moved(Arc<dyn Op>);
+    impl Op for Moved {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
+            match self.0.run(inputs)? {
+                Data::Local(v) => match v.to_serialized() {
+                    Some(sent) => Ok(Data::Value(sent?)),
+                    None => {
+                        Err(format!("{} made a result that cannot be sent", self.0.name()).into())
+                    }
+                },
+                other => Ok(other),
+            }
+        }
+    }
+    let mut moved = Graph::new();
+    for (key, task) in graph.iter() {
+        moved.insert(
+            key.clone(),
+            Task::from_arc(Arc::new(Moved(task.op.clone())), task.deps.clone()),
+        );
+    }
+    moved
+}
+
+/// `c` computed the way a cluster would: its optimized graph encoded as a client sends it,
+/// decoded as a worker does, every result serialized between tasks and for the client.
+fn computed_through_the_wire<C>(c: &C) -> Result<C::Output, String>
+where
+    C: dusk_core::Collection,
+{
+    use dusk_core::{optimize, Graph, OptimizeOptions, WireGraph};
+    let mut graph = Graph::new();
+    let keys = c.lower(&mut graph).map_err(|e| e.to_string())?;
+    let graph = optimize(&graph, &keys, OptimizeOptions::default());
+    let wire = graph.to_wire().map_err(|e| e.to_string())?;
+    let bytes = postcard::to_stdvec(&wire).unwrap();
+    let wire: WireGraph = postcard::from_bytes(&bytes).unwrap();
+    let decoded = as_if_every_result_moved(&Graph::from_wire(&wire).unwrap());
+    let opts = ComputeOptions::default()
+        .scheduler(Scheduler::Threads(Some(3)))
+        .quiet();
+    let (out, _) = dusk_scheduler::get(&decoded, &keys, &opts).map_err(|e| e.to_string())?;
+    c.finalize(out).map_err(|e| e.to_string())
+}
+
+fn assert_same_through_the_wire<C>(name: &str, c: &C)
+where
+    C: dusk_core::Collection + Compute,
+    C::Output: PartialEq + std::fmt::Debug,
+{
+    let shipped = computed_through_the_wire(c).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(shipped, c.compute().unwrap(), "{name}");
+}
+
+#[test]
+fn built_in_bag_pipelines_survive_their_wire_form() {
+    let logs = format!("{}/logs/*.json.gz", dusk_datasets::sample_dir().display());
+    let dir = temp_dir("wire");
+    std::fs::write(dir.join("plain.txt"), sample_text(400)).unwrap();
+    let records: String = (0..500)
+        .map(|i| format!("{{\"name\": \"n{}\", \"x\": {}}}\n", i % 13, i % 7))
+        .collect();
+    std::fs::write(dir.join("records.json"), &records).unwrap();
+    let plain = ReadText::glob(&format!("{}/plain.txt", dir.display()))
+        .block_size(500)
+        .lines()
+        .unwrap();
+    assert!(plain.npartitions() > 3);
+    let records = ReadText::glob(&format!("{}/records.json", dir.display())).block_size(2_000);
+    let names = ReadText::glob(&logs)
+        .lines_with_origin()
+        .unwrap()
+        .parse_json()
+        .pluck("name");
+    assert_same_through_the_wire("seed pipeline", &names.frequencies().topk_by_count(10));
+    assert_same_through_the_wire("names", &names);
+    assert_same_through_the_wire("distinct names", &names.distinct().count());
+    assert_same_through_the_wire("plain lines in blocks", &plain);
+    assert_same_through_the_wire("count of lines", &plain.count());
+    assert_same_through_the_wire("min line", &plain.min());
+    assert_same_through_the_wire("max line", &plain.max());
+    assert_same_through_the_wire("line frequencies", &plain.frequencies().topk_by_count(5));
+    let parsed = records.lines().unwrap().parse_json();
+    assert_same_through_the_wire("parse strings, then pluck", &parsed.pluck("x"));
+    assert_same_through_the_wire(
+        "parsed lines with origin",
+        &records.lines_with_origin().unwrap().parse_json(),
+    );
+    // Frequencies come in hash order: ranked, every pair is compared in one order.
+    let fused = records.lines().unwrap().parse_json().pluck("name");
+    assert_same_through_the_wire(
+        "fused pluck of strings",
+        &fused.frequencies().topk_by_count(20),
+    );
+    for n in [1, 3, 257] {
+        let xs = from_sequence(items(), n);
+        let name = format!("{n} partitions");
+        assert_same_through_the_wire(&name, &xs);
+        assert_same_through_the_wire(&name, &xs.sum());
+        assert_same_through_the_wire(&name, &(xs.min(), xs.max(), xs.count()));
+        assert_same_through_the_wire(&name, &xs.split_every(2).mean());
+        assert_same_through_the_wire(&name, &(xs.var(1), xs.std(0)));
+        assert_same_through_the_wire(&name, &xs.frequencies().topk_by_count(7));
+        let mut d = computed_through_the_wire(&xs.distinct()).unwrap();
+        d.sort();
+        let mut want: Vec<i64> = items()
+            .into_iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        want.sort();
+        assert_eq!(d, want, "{name}");
+        let r = range(1000, n);
+        assert_same_through_the_wire(&name, &(r.sum(), r.count(), r.max()));
+        let floats = from_sequence(
+            items().iter().map(|&x| x as f64 / 3.0).collect::<Vec<_>>(),
+            n,
+        );
+        assert_same_through_the_wire(&name, &(floats.sum(), floats.min(), floats.mean()));
+        let words = from_sequence(
+            items()
+                .iter()
+                .map(|x| format!("{{\"w\": {x}}}"))
+                .collect::<Vec<String>>(),
+            n,
+        );
+        assert_same_through_the_wire(
+            &name,
+            &words.parse_json().pluck("w").frequencies().topk_by_count(3),
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bags_that_cannot_travel_say_why() {
+    let mapped = range(10, 2).map(|x: &u64| x + 1);
+    let err = computed_through_the_wire(&mapped.count()).unwrap_err();
+    assert!(
+        err.contains("closure `map`") || err.contains("closure"),
+        "{err}"
+    );
+    assert!(err.contains("count-partial"), "{err}");
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Mine(u8);
+    let err = computed_through_the_wire(&from_sequence(vec![Mine(1)], 1)).unwrap_err();
+    assert!(err.contains("cannot be sent to another process"), "{err}");
+
+    let err = computed_through_the_wire(&from_sequence(vec![1u32, 2], 1).count()).unwrap_err();
+    assert!(err.contains("cannot be sent"), "{err}");
+
+    let zipped = range(4, 2).zip(&range(4, 2)).unwrap();
+    let err = computed_through_the_wire(&zipped.count()).unwrap_err();
+    assert!(
+        err.contains("`zip` runs on the local schedulers only"),
+        "{err}"
+    );
+}

@@ -170,8 +170,9 @@ impl fmt::Debug for SerializedValue {
     }
 }
 
-/// Serializes the value behind a [`LocalValue`] (which knows its concrete type).
-type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, DataError>;
+/// Serializes the value behind a [`LocalValue`], given that value (of the concrete type it was
+/// made from); see [`Data::local_sendable_with`].
+pub type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, DataError>;
 
 fn encode_as<T: Any + Serialize>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, DataError> {
     let value = value
@@ -191,6 +192,9 @@ fn encode_as<T: Any + Serialize>(value: &(dyn Any + Send + Sync)) -> Result<Vec<
 pub struct LocalValue {
     value: Arc<dyn Any + Send + Sync>,
     type_name: &'static str,
+    /// The name the serialized form carries (the type name, unless made by
+    /// [`Data::local_sendable_with`]).
+    wire_name: &'static str,
     size: usize,
     encode: Option<EncodeFn>,
 }
@@ -232,7 +236,7 @@ impl LocalValue {
         let encode = self.encode?;
         Some(
             encode(self.value.as_ref())
-                .map(|bytes| SerializedValue::from_parts(self.type_name, bytes)),
+                .map(|bytes| SerializedValue::from_parts(self.wire_name, bytes)),
         )
     }
 }
@@ -280,6 +284,7 @@ impl Data {
         Data::Local(LocalValue {
             value: Arc::new(value),
             type_name: std::any::type_name::<T>(),
+            wire_name: std::any::type_name::<T>(),
             size,
             encode: None,
         })
@@ -300,8 +305,43 @@ impl Data {
         Data::Local(LocalValue {
             value: Arc::new(value),
             type_name: std::any::type_name::<T>(),
+            wire_name: std::any::type_name::<T>(),
             size,
             encode: Some(encode_as::<T>),
+        })
+    }
+
+    /// Like [`Data::local_sendable`], but serialized by `encode` in a format of the caller's
+    /// choosing, under the name `wire_name`. For values whose serde form postcard cannot read
+    /// back (a `serde_json::Value` needs a self-describing format): the receiver gets a
+    /// [`Data::Value`] named `wire_name` and reads it with the matching decoder, not with
+    /// [`Data::decode`] (which refuses it, the names differing).
+    ///
+    /// ```
+    /// use std::any::Any;
+    /// use dusk_core::{Data, DataError};
+    /// fn as_text(v: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, DataError> {
+    ///     Ok(v.downcast_ref::<u32>().map(|n| n.to_string()).unwrap_or_default().into_bytes())
+    /// }
+    /// let d = Data::local_sendable_with(42u32, 4, "text:u32", as_text);
+    /// assert_eq!(*d.downcast_ref::<u32>().unwrap(), 42);
+    /// let Data::Local(v) = d else { unreachable!() };
+    /// let sent = v.to_serialized().unwrap().unwrap();
+    /// assert_eq!((sent.type_name(), sent.bytes()), ("text:u32", &b"42"[..]));
+    /// assert!(Data::Value(sent).decode::<u32>().is_err());
+    /// ```
+    pub fn local_sendable_with<T: Any + Send + Sync>(
+        value: T,
+        size: usize,
+        wire_name: &'static str,
+        encode: EncodeFn,
+    ) -> Data {
+        Data::Local(LocalValue {
+            value: Arc::new(value),
+            type_name: std::any::type_name::<T>(),
+            wire_name,
+            size,
+            encode: Some(encode),
         })
     }
 
@@ -310,6 +350,7 @@ impl Data {
         Data::Local(LocalValue {
             value,
             type_name: std::any::type_name::<T>(),
+            wire_name: std::any::type_name::<T>(),
             size: std::mem::size_of::<T>(),
             encode: None,
         })

@@ -73,6 +73,7 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
             npartitions: left,
             deps: Box::new(deps),
             run: Box::new(run),
+            spec: None,
         })))
     }
 

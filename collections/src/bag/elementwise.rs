@@ -37,6 +37,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
             label: label.to_string(),
             token,
             step: Box::new(step),
+            step_spec: None,
         });
         self.derive(stream)
     }

@@ -81,8 +81,8 @@ impl<R: Clone + Send + Sync + 'static> Collection for Item<R> {
             .into_iter()
             .next()
             .ok_or_else(|| ComputeError::Scheduler(format!("no result for {}", self.key)))?;
-        let arc = data
-            .downcast_arc::<R>()
+        let arc = super::wire::revive(data)
+            .and_then(|d| d.downcast_arc::<R>())
             .map_err(|source| ComputeError::Result {
                 key: self.key.clone(),
                 source,

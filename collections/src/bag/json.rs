@@ -8,12 +8,13 @@
 
 use std::sync::Arc;
 
-use dusk_core::{BoxError, ComputeError, Data, Graph, Key, Tokenizer};
+use dusk_core::{BoxError, ComputeError, Data, Graph, Key, Tokenizer, WireError};
 use serde_json::Value;
 
 use super::error::{preview, BagError};
-use super::stream::{Custom, Elem, Emit, Stream};
+use super::stream::{Custom, Elem, Emit, Pipe, Stream};
 use super::text::Line;
+use super::wire::{StepSpec, StreamSpec};
 use super::Bag;
 
 fn token(parent: &str, op: &str, arg: &str) -> String {
@@ -46,15 +47,30 @@ impl Bag<Value> {
             // Right after `parse_json`: parse only the field (same items, same errors).
             return self.derive(fused);
         }
-        let name = field.to_string();
-        self.pipe_token(
-            "pluck",
-            token,
+        self.derive(pluck_stream(self.stream.clone(), field, token))
+    }
+}
+
+/// `pluck(field)` over `parent`, named `token`.
+pub(crate) fn pluck_stream(
+    parent: Arc<dyn Stream<Value>>,
+    field: &str,
+    token: String,
+) -> Arc<dyn Stream<Value>> {
+    let name = field.to_string();
+    Arc::new(Pipe {
+        parent,
+        label: "pluck".to_string(),
+        token,
+        step: Box::new(
             move |part, e: Elem<'_, Value>, emit: &mut Emit<'_, Value>| {
                 pluck_one(part, &name, e.get(), emit)
             },
-        )
-    }
+        ),
+        step_spec: Some(StepSpec::Pluck {
+            field: field.to_string(),
+        }),
+    })
 }
 
 /// Emits `field` of `value`, or fails naming the field and the item.
@@ -91,11 +107,22 @@ impl Bag<Line> {
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn parse_json(&self) -> Bag<Value> {
-        self.derive(Arc::new(ParseLines {
-            token: token(self.stream.token(), "parse-json", ""),
-            parent: self.stream.clone(),
-        }))
+        let token = token(self.stream.token(), "parse-json", "");
+        self.derive(parse_lines(self.stream.clone(), token))
     }
+}
+
+/// `parse_json` over lines, named `token`.
+pub(crate) fn parse_lines(parent: Arc<dyn Stream<Line>>, token: String) -> Arc<dyn Stream<Value>> {
+    Arc::new(ParseLines { token, parent })
+}
+
+/// `parse_json` over strings, named `token`.
+pub(crate) fn parse_strings(
+    parent: Arc<dyn Stream<String>>,
+    token: String,
+) -> Arc<dyn Stream<Value>> {
+    Arc::new(ParseStrings { token, parent })
 }
 
 /// Parses lines, naming the file and line of a malformed one.
@@ -135,8 +162,15 @@ impl Stream<Value> for ParseLines {
             emit(Elem::Owned(parse_line(e.get())?))
         })
     }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        Ok(StreamSpec::ParseJson {
+            parent: Box::new(self.parent.spec(part)?),
+            lines: true,
+        })
+    }
     fn pluck_json(&self, field: &str, token: &str) -> Option<Arc<dyn Stream<Value>>> {
         let (parent, deps) = (self.parent.clone(), self.parent.clone());
+        let spec = pluck_parsed_spec(self.parent.clone(), field, true);
         let field = field.to_string();
         Some(Arc::new(Custom {
             label: "pluck".to_string(),
@@ -154,6 +188,7 @@ impl Stream<Value> for ParseLines {
                     })
                 },
             ),
+            spec: Some(spec),
         }))
     }
 }
@@ -174,10 +209,8 @@ impl Bag<String> {
     /// assert!(err.contains("item 1 of partition 0"), "{err}");
     /// ```
     pub fn parse_json(&self) -> Bag<Value> {
-        self.derive(Arc::new(ParseStrings {
-            token: token(self.stream.token(), "parse-json", ""),
-            parent: self.stream.clone(),
-        }))
+        let token = token(self.stream.token(), "parse-json", "");
+        self.derive(parse_strings(self.stream.clone(), token))
     }
 }
 
@@ -213,8 +246,15 @@ impl Stream<Value> for ParseStrings {
             emit(Elem::Owned(value))
         })
     }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        Ok(StreamSpec::ParseJson {
+            parent: Box::new(self.parent.spec(part)?),
+            lines: false,
+        })
+    }
     fn pluck_json(&self, field: &str, token: &str) -> Option<Arc<dyn Stream<Value>>> {
         let (parent, deps) = (self.parent.clone(), self.parent.clone());
+        let spec = pluck_parsed_spec(self.parent.clone(), field, false);
         let field = field.to_string();
         Some(Arc::new(Custom {
             label: "pluck".to_string(),
@@ -235,8 +275,26 @@ impl Stream<Value> for ParseStrings {
                     })
                 },
             ),
+            spec: Some(spec),
         }))
     }
+}
+
+/// How the fused `parse_json` + `pluck(field)` over `parent` travels: as the parent's
+/// partition and the field.
+fn pluck_parsed_spec<P: 'static>(
+    parent: Arc<dyn Stream<P>>,
+    field: &str,
+    lines: bool,
+) -> Box<dyn Fn(usize) -> Result<StreamSpec, WireError> + Send + Sync> {
+    let field = field.to_string();
+    Box::new(move |part| {
+        Ok(StreamSpec::PluckParsed {
+            parent: Box::new(parent.spec(part)?),
+            lines,
+            field: field.clone(),
+        })
+    })
 }
 
 fn parse_item(text: &str, partition: usize, index: usize) -> Result<Value, BagError> {

@@ -17,8 +17,12 @@
 //! - **Keys.** Sources whose inputs are hashable (files, with their size and modification time;
 //!   `range`) get deterministic keys; a step that runs a closure gets a fresh key, like
 //!   [`Delayed`](crate::delayed::Delayed), since a closure can capture anything.
-//! - **Items stay in the process.** Partitions are `Vec<T>` behind [`dusk_core::Data::local`],
-//!   and closures run on the local schedulers.
+//! - **On a cluster, built-ins travel.** Partitions are `Vec<T>` held unserialized in the
+//!   process that made them. Bags of text, JSON values, numbers and `(item, count)` pairs run
+//!   on a cluster when their steps are built-ins (`read_text`, `parse_json`, `pluck`,
+//!   `frequencies`, `topk_by_count`, `count`, `sum`, ...): each task then travels as a
+//!   description and its results as MessagePack (the `wire` module). Closures run on the
+//!   local schedulers; a graph holding one is refused by a cluster, naming the task.
 //!
 //! ```
 //! use dusk_collections::bag::from_sequence;
@@ -33,6 +37,7 @@
 //! ```
 
 mod combine;
+mod counts;
 mod elementwise;
 mod error;
 mod item;
@@ -43,6 +48,8 @@ mod sources;
 mod stream;
 mod text;
 mod to_frame;
+mod tree;
+mod wire;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -50,6 +57,7 @@ use std::sync::Arc;
 
 use dusk_core::{Collection, ComputeError, Data, Graph, Key, LiteralOp, Persist};
 
+pub use counts::TieOrder;
 pub use error::BagError;
 pub use item::Item;
 pub use reduce::ToF64;
@@ -183,8 +191,8 @@ impl<T: Clone + Send + Sync + 'static> Collection for Bag<T> {
         let name = self.name();
         let mut out = Vec::new();
         for (i, data) in results.into_iter().enumerate() {
-            let part = data
-                .downcast_arc::<Vec<T>>()
+            let part = wire::revive(data)
+                .and_then(|d| d.downcast_arc::<Vec<T>>())
                 .map_err(|source| ComputeError::Result {
                     key: Key::part(name.as_str(), i as u32),
                     source,

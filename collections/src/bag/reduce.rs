@@ -15,15 +15,17 @@
 //! Reductions that yield one value return an [`Item`]; those that yield items (`frequencies`,
 //! `topk`, `distinct`, `foldby`) return a one-partition [`Bag`], as in Dask.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer};
+use dusk_core::{ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
 
 use super::item::Item;
-use super::stream::{fresh_token, lower_per_partition, Elem, LowerFn, Stored, Stream};
+use super::stream::{fresh_token, Elem, LowerFn, Stored, Stream};
+use super::tree::{ops, tree_ops, Reduction, Stat, TreeOps};
+use super::wire::{describe, describe_partition, BagOp, Work};
 use super::Bag;
 
 /// Numbers that `mean`, `var` and `std` can average.
@@ -61,20 +63,9 @@ impl std::fmt::Display for Stop {
 
 impl std::error::Error for Stop {}
 
-/// Reads the inputs of a combine task as owned partials.
-fn partials<A: Clone + Send + Sync + 'static>(inputs: Vec<Data>) -> Result<Vec<A>, BoxError> {
-    inputs
-        .into_iter()
-        .map(|d| {
-            let a = d.downcast_arc::<A>()?;
-            Ok(Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()))
-        })
-        .collect()
-}
-
 impl<T: Send + Sync + 'static> Bag<T> {
     /// A deterministic token for a built-in reduction of this bag.
-    fn reduction_token(&self, label: &str, args: &[u64]) -> String {
+    pub(crate) fn reduction_token(&self, label: &str, args: &[u64]) -> String {
         Tokenizer::new("bag-reduction")
             .write(self.stream.token())
             .write(label)
@@ -84,64 +75,74 @@ impl<T: Send + Sync + 'static> Bag<T> {
     }
 
     /// Builds the tree reduction: a partial per partition, combines of at most `split_every`
-    /// partials, and a final task applying `finish`.
-    fn tree<A, R, P, C, F>(
+    /// partials, and a final task. `wire` names a built-in reduction, so that the tasks can be
+    /// sent to a cluster; user reductions pass `None` and run locally.
+    fn tree(
         &self,
         label: &str,
         token: String,
-        per_part: P,
-        combine: C,
-        finish: F,
-    ) -> (Key, Arc<LowerFn>)
-    where
-        A: Clone + Send + Sync + 'static,
-        R: Send + Sync + 'static,
-        P: Fn(&dyn Stream<T>, usize, &[Data]) -> Result<A, BoxError> + Send + Sync + 'static,
-        C: Fn(Vec<A>) -> Result<A, BoxError> + Send + Sync + 'static,
-        F: Fn(A) -> Result<R, BoxError> + Send + Sync + 'static,
-    {
+        ops: Arc<dyn TreeOps<T>>,
+        wire: Option<Reduction>,
+    ) -> (Key, Arc<LowerFn>) {
         let final_key = Key::new(format!("{label}-{token}"));
         let key = final_key.clone();
         let stream = self.stream.clone();
         let split_every = self.split_every;
         let label = label.to_string();
-        let per_part = Arc::new(per_part);
-        let combine = Arc::new(combine);
-        let finish = Arc::new(finish);
         let lower = move |g: &mut Graph| -> Result<(), ComputeError> {
             if g.contains(&key) {
                 return Ok(());
             }
-            let p = per_part.clone();
-            let mut level = lower_per_partition(
-                &stream,
-                g,
-                &format!("{label}-partial-{token}"),
-                &format!("{label}-partial"),
-                move |s, i, inputs| p(s, i, inputs),
-            )?;
+            let partial_label = format!("{label}-partial");
+            let name: Arc<str> = Arc::from(format!("{label}-partial-{token}"));
+            let deps = stream.lower(g)?;
+            let mut level = Vec::with_capacity(deps.len());
+            for (i, deps) in deps.into_iter().enumerate() {
+                let k = Key::part(name.clone(), i as u32);
+                let (s, o) = (stream.clone(), ops.clone());
+                let (d, w, l) = (stream.clone(), wire.clone(), partial_label.clone());
+                let op = BagOp::new(
+                    partial_label.clone(),
+                    move |inputs: Vec<Data>| o.partial(s.as_ref(), i, &inputs),
+                    move || {
+                        let reduction = w.clone().ok_or(WireError::Closure)?;
+                        describe_partition(&l, d.as_ref(), i, |stream, part| Work::Partial {
+                            stream,
+                            part,
+                            reduction,
+                        })
+                    },
+                );
+                g.add(k.clone(), op, deps);
+                level.push(k);
+            }
             let name: Arc<str> = Arc::from(format!("{label}-combine-{token}"));
+            let combine_label = format!("{label}-combine");
             let mut depth = 0u32;
             while level.len() > split_every {
                 let mut next = Vec::new();
                 for (j, chunk) in level.chunks(split_every).enumerate() {
                     let k = Key::block(name.clone(), &[depth, j as u32]);
-                    let c = combine.clone();
-                    let op = FnOp::new(format!("{label}-combine"), move |inputs| {
-                        let a = c(partials::<A>(inputs)?)?;
-                        Ok(Data::local(a))
-                    });
+                    let (o, w, l) = (ops.clone(), wire.clone(), combine_label.clone());
+                    let op = BagOp::new(
+                        combine_label.clone(),
+                        move |inputs| o.combine(inputs),
+                        move || {
+                            describe::<T>(&l, Work::Combine(w.clone().ok_or(WireError::Closure)?))
+                        },
+                    );
                     g.add(k.clone(), op, chunk.to_vec());
                     next.push(k);
                 }
                 level = next;
                 depth += 1;
             }
-            let (c, f) = (combine.clone(), finish.clone());
-            let op = FnOp::new(label.clone(), move |inputs| {
-                let r = f(c(partials::<A>(inputs)?)?)?;
-                Ok(Data::local(r))
-            });
+            let (o, w, l) = (ops.clone(), wire.clone(), label.clone());
+            let op = BagOp::new(
+                label.clone(),
+                move |inputs| o.finish(inputs),
+                move || describe::<T>(&l, Work::Finish(w.clone().ok_or(WireError::Closure)?)),
+            );
             g.add(key.clone(), op, level);
             Ok(())
         };
@@ -149,28 +150,26 @@ impl<T: Send + Sync + 'static> Bag<T> {
     }
 
     /// A tree reduction yielding one value.
-    fn reduce_item<A, R, P, C, F>(&self, label: &str, token: String, p: P, c: C, f: F) -> Item<R>
-    where
-        A: Clone + Send + Sync + 'static,
-        R: Send + Sync + 'static,
-        P: Fn(&dyn Stream<T>, usize, &[Data]) -> Result<A, BoxError> + Send + Sync + 'static,
-        C: Fn(Vec<A>) -> Result<A, BoxError> + Send + Sync + 'static,
-        F: Fn(A) -> Result<R, BoxError> + Send + Sync + 'static,
-    {
-        let (key, lower) = self.tree(label, token, p, c, f);
+    fn reduce_item<R>(
+        &self,
+        label: &str,
+        token: String,
+        ops: Arc<dyn TreeOps<T>>,
+        wire: Option<Reduction>,
+    ) -> Item<R> {
+        let (key, lower) = self.tree(label, token, ops, wire);
         Item::new(key, lower)
     }
 
     /// A tree reduction yielding a one-partition bag.
-    fn reduce_bag<A, U, P, C, F>(&self, label: &str, token: String, p: P, c: C, f: F) -> Bag<U>
-    where
-        A: Clone + Send + Sync + 'static,
-        U: Send + Sync + 'static,
-        P: Fn(&dyn Stream<T>, usize, &[Data]) -> Result<A, BoxError> + Send + Sync + 'static,
-        C: Fn(Vec<A>) -> Result<A, BoxError> + Send + Sync + 'static,
-        F: Fn(A) -> Result<Vec<U>, BoxError> + Send + Sync + 'static,
-    {
-        let (key, lower) = self.tree(label, token.clone(), p, c, f);
+    pub(crate) fn reduce_bag<U: Send + Sync + 'static>(
+        &self,
+        label: &str,
+        token: String,
+        ops: Arc<dyn TreeOps<T>>,
+        wire: Option<Reduction>,
+    ) -> Bag<U> {
+        let (key, lower) = self.tree(label, token.clone(), ops, wire);
         self.derive(Arc::new(Stored {
             label: label.to_string(),
             token,
@@ -191,16 +190,8 @@ impl<T: Send + Sync + 'static> Bag<T> {
         self.reduce_item(
             "count",
             self.reduction_token("count", &[]),
-            |s, part, inputs| {
-                let mut n = 0u64;
-                s.run(part, inputs, &mut |_| {
-                    n += 1;
-                    Ok(())
-                })?;
-                Ok(n)
-            },
-            |parts| Ok(parts.into_iter().sum()),
-            Ok,
+            ops::count::<T>(),
+            Some(Reduction::Count),
         )
     }
 
@@ -225,20 +216,23 @@ impl<T: Send + Sync + 'static> Bag<T> {
         self.reduce_item(
             "fold",
             fresh_token("fold", self.stream.token()),
-            move |s, part, inputs| {
-                let mut acc = Some(start.clone());
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    acc = acc.take().map(|a| binop(a, e.get()));
-                    Ok(())
-                })?;
-                acc.ok_or_else(|| "fold lost its accumulator".into())
-            },
-            move |parts| {
-                let mut it = parts.into_iter();
-                let first = it.next().unwrap_or_else(|| init.clone());
-                Ok(it.fold(first, &combine))
-            },
-            Ok,
+            tree_ops(
+                move |s: &dyn Stream<T>, part, inputs: &[Data]| {
+                    let mut acc = Some(start.clone());
+                    s.run(part, inputs, &mut |e: Elem<'_, T>| {
+                        acc = acc.take().map(|a| binop(a, e.get()));
+                        Ok(())
+                    })?;
+                    acc.ok_or_else(|| "fold lost its accumulator".into())
+                },
+                move |parts: Vec<A>| {
+                    let mut it = parts.into_iter();
+                    let first = it.next().unwrap_or_else(|| init.clone());
+                    Ok(it.fold(first, &combine))
+                },
+                Ok,
+            ),
+            None,
         )
     }
 
@@ -265,34 +259,37 @@ impl<T: Send + Sync + 'static> Bag<T> {
         self.reduce_bag(
             "foldby",
             fresh_token("foldby", self.stream.token()),
-            move |s, part, inputs| {
-                let mut table: HashMap<K, A> = HashMap::new();
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    let k = key(e.get());
-                    let acc = match table.remove(&k) {
-                        Some(a) => a,
-                        None => init.clone(),
-                    };
-                    table.insert(k, binop(acc, e.get()));
-                    Ok(())
-                })?;
-                Ok(table)
-            },
-            move |parts| {
-                let mut it = parts.into_iter();
-                let mut out = it.next().unwrap_or_default();
-                for table in it {
-                    for (k, a) in table {
-                        let merged = match out.remove(&k) {
-                            Some(b) => combine(b, a),
-                            None => a,
+            tree_ops(
+                move |s: &dyn Stream<T>, part, inputs: &[Data]| {
+                    let mut table: HashMap<K, A> = HashMap::new();
+                    s.run(part, inputs, &mut |e: Elem<'_, T>| {
+                        let k = key(e.get());
+                        let acc = match table.remove(&k) {
+                            Some(a) => a,
+                            None => init.clone(),
                         };
-                        out.insert(k, merged);
+                        table.insert(k, binop(acc, e.get()));
+                        Ok(())
+                    })?;
+                    Ok(table)
+                },
+                move |parts: Vec<HashMap<K, A>>| {
+                    let mut it = parts.into_iter();
+                    let mut out = it.next().unwrap_or_default();
+                    for table in it {
+                        for (k, a) in table {
+                            let merged = match out.remove(&k) {
+                                Some(b) => combine(b, a),
+                                None => a,
+                            };
+                            out.insert(k, merged);
+                        }
                     }
-                }
-                Ok(out)
-            },
-            |table| Ok(table.into_iter().collect()),
+                    Ok(out)
+                },
+                |table| Ok(table.into_iter().collect::<Vec<(K, A)>>()),
+            ),
+            None,
         )
     }
 
@@ -307,7 +304,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
     where
         T: ToF64,
     {
-        self.moments("mean", 0, |m| m.mean())
+        self.moments("mean", 0, Stat::Mean)
     }
 
     /// The variance with `ddof` delta degrees of freedom (`0`: population, `1`: sample);
@@ -323,7 +320,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
     where
         T: ToF64,
     {
-        self.moments("var", ddof, move |m| m.var(ddof))
+        self.moments("var", ddof, Stat::Var { ddof })
     }
 
     /// The standard deviation with `ddof` delta degrees of freedom.
@@ -338,31 +335,18 @@ impl<T: Send + Sync + 'static> Bag<T> {
     where
         T: ToF64,
     {
-        self.moments("std", ddof, move |m| m.var(ddof).sqrt())
+        self.moments("std", ddof, Stat::Std { ddof })
     }
 
-    fn moments(
-        &self,
-        label: &str,
-        ddof: u32,
-        finish: impl Fn(Moments) -> f64 + Send + Sync + 'static,
-    ) -> Item<f64>
+    fn moments(&self, label: &str, ddof: u32, stat: Stat) -> Item<f64>
     where
         T: ToF64,
     {
         self.reduce_item(
             label,
             self.reduction_token(label, &[ddof as u64]),
-            |s, part, inputs| {
-                let mut m = Moments::default();
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    m.push(e.get().to_f64());
-                    Ok(())
-                })?;
-                Ok(m)
-            },
-            |parts| Ok(parts.into_iter().fold(Moments::default(), Moments::merge)),
-            move |m| Ok(finish(m)),
+            ops::moments::<T>(stat),
+            Some(Reduction::Moments(stat)),
         )
     }
 
@@ -447,16 +431,19 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
         self.reduce_item(
             "reduction",
             fresh_token("reduction", self.stream.token()),
-            move |s, part, inputs| {
-                let mut items = Vec::new();
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    items.push(e.into_owned());
-                    Ok(())
-                })?;
-                Ok(per_partition(items))
-            },
-            move |parts| Ok(aggregate(parts)),
-            Ok,
+            tree_ops(
+                move |s: &dyn Stream<T>, part, inputs: &[Data]| {
+                    let mut items = Vec::new();
+                    s.run(part, inputs, &mut |e: Elem<'_, T>| {
+                        items.push(e.into_owned());
+                        Ok(())
+                    })?;
+                    Ok(per_partition(items))
+                },
+                move |parts: Vec<A>| Ok(aggregate(parts)),
+                Ok,
+            ),
+            None,
         )
     }
 
@@ -474,16 +461,8 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
         self.reduce_item(
             "sum",
             self.reduction_token("sum", &[]),
-            |s, part, inputs| {
-                let mut acc = Some(T::default());
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    acc = acc.take().map(|a| a + e.into_owned());
-                    Ok(())
-                })?;
-                acc.ok_or_else(|| "sum lost its accumulator".into())
-            },
-            |parts| Ok(parts.into_iter().fold(T::default(), |a, b| a + b)),
-            Ok,
+            ops::sum::<T>(),
+            Some(Reduction::Sum),
         )
     }
 
@@ -499,7 +478,12 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
     where
         T: PartialOrd,
     {
-        self.extreme("min", |new, cur| new < cur)
+        self.reduce_item(
+            "min",
+            self.reduction_token("min", &[]),
+            ops::extreme::<T>(false),
+            Some(Reduction::Min),
+        )
     }
 
     /// The largest item (the first of equal ones), or `None` for an empty bag.
@@ -513,33 +497,11 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
     where
         T: PartialOrd,
     {
-        self.extreme("max", |new, cur| new > cur)
-    }
-
-    fn extreme(&self, label: &str, better: fn(&T, &T) -> bool) -> Item<Option<T>> {
         self.reduce_item(
-            label,
-            self.reduction_token(label, &[]),
-            move |s, part, inputs| {
-                let mut best: Option<T> = None;
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    if best.as_ref().is_none_or(|b| better(e.get(), b)) {
-                        best = Some(e.into_owned());
-                    }
-                    Ok(())
-                })?;
-                Ok(best)
-            },
-            move |parts| {
-                let mut best: Option<T> = None;
-                for x in parts.into_iter().flatten() {
-                    if best.as_ref().is_none_or(|b| better(&x, b)) {
-                        best = Some(x);
-                    }
-                }
-                Ok(best)
-            },
-            Ok,
+            "max",
+            self.reduction_token("max", &[]),
+            ops::extreme::<T>(true),
+            Some(Reduction::Max),
         )
     }
 
@@ -560,30 +522,8 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
         self.reduce_bag(
             "frequencies",
             self.reduction_token("frequencies", &[]),
-            |s, part, inputs| {
-                let mut counts: HashMap<T, u64> = HashMap::new();
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    match counts.get_mut(e.get()) {
-                        Some(c) => *c += 1,
-                        None => {
-                            counts.insert(e.into_owned(), 1);
-                        }
-                    }
-                    Ok(())
-                })?;
-                Ok(counts)
-            },
-            |parts| {
-                let mut it = parts.into_iter();
-                let mut out = it.next().unwrap_or_default();
-                for table in it {
-                    for (k, c) in table {
-                        *out.entry(k).or_insert(0) += c;
-                    }
-                }
-                Ok(out)
-            },
-            |table| Ok(table.into_iter().collect()),
+            ops::frequencies::<T>(),
+            Some(Reduction::Frequencies),
         )
     }
 
@@ -603,25 +543,8 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
         self.reduce_bag(
             "distinct",
             self.reduction_token("distinct", &[]),
-            |s, part, inputs| {
-                let mut seen: HashSet<T> = HashSet::new();
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    if !seen.contains(e.get()) {
-                        seen.insert(e.into_owned());
-                    }
-                    Ok(())
-                })?;
-                Ok(seen)
-            },
-            |parts| {
-                let mut it = parts.into_iter();
-                let mut out = it.next().unwrap_or_default();
-                for set in it {
-                    out.extend(set);
-                }
-                Ok(out)
-            },
-            |set| Ok(set.into_iter().collect()),
+            ops::distinct::<T>(),
+            Some(Reduction::Distinct),
         )
     }
 
@@ -643,32 +566,35 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
         self.reduce_bag(
             "topk",
             fresh_token("topk", self.stream.token()),
-            move |s, part, inputs| {
-                let mut best: Vec<Ranked<K, T>> = Vec::new();
-                let mut index = 0usize;
-                s.run(part, inputs, &mut |e: Elem<'_, T>| {
-                    if k == 0 {
-                        return Ok(());
-                    }
-                    best.push((key(e.get()), (part, index), e.into_owned()));
-                    index += 1;
-                    if best.len() >= 2 * k.max(16) {
-                        keep_top(&mut best, k);
-                    }
-                    Ok(())
-                })?;
-                keep_top(&mut best, k);
-                Ok(best)
-            },
-            move |parts| {
-                let mut all: Vec<Ranked<K, T>> = parts.into_iter().flatten().collect();
-                keep_top(&mut all, k);
-                Ok(all)
-            },
-            |mut best| {
-                best.sort_by(rank);
-                Ok(best.into_iter().map(|(_, _, t)| t).collect())
-            },
+            tree_ops(
+                move |s: &dyn Stream<T>, part, inputs: &[Data]| {
+                    let mut best: Vec<Ranked<K, T>> = Vec::new();
+                    let mut index = 0usize;
+                    s.run(part, inputs, &mut |e: Elem<'_, T>| {
+                        if k == 0 {
+                            return Ok(());
+                        }
+                        best.push((key(e.get()), (part, index), e.into_owned()));
+                        index += 1;
+                        if best.len() >= 2 * k.max(16) {
+                            keep_top(&mut best, k);
+                        }
+                        Ok(())
+                    })?;
+                    keep_top(&mut best, k);
+                    Ok(best)
+                },
+                move |parts: Vec<Vec<Ranked<K, T>>>| {
+                    let mut all: Vec<Ranked<K, T>> = parts.into_iter().flatten().collect();
+                    keep_top(&mut all, k);
+                    Ok(all)
+                },
+                |mut best: Vec<Ranked<K, T>>| {
+                    best.sort_by(rank);
+                    Ok(best.into_iter().map(|(_, _, t)| t).collect::<Vec<T>>())
+                },
+            ),
+            None,
         )
     }
 }
@@ -691,74 +617,9 @@ fn keep_top<K: Ord, T>(items: &mut Vec<Ranked<K, T>>, k: usize) {
     }
 }
 
-/// Count, mean and sum of squared deviations, merged with Chan et al.'s parallel update.
-#[derive(Clone, Copy, Debug, Default)]
-struct Moments {
-    n: f64,
-    mean: f64,
-    m2: f64,
-}
-
-impl Moments {
-    fn push(&mut self, x: f64) {
-        self.n += 1.0;
-        let d = x - self.mean;
-        self.mean += d / self.n;
-        self.m2 += d * (x - self.mean);
-    }
-
-    fn merge(a: Moments, b: Moments) -> Moments {
-        if a.n == 0.0 {
-            return b;
-        }
-        if b.n == 0.0 {
-            return a;
-        }
-        let n = a.n + b.n;
-        let d = b.mean - a.mean;
-        Moments {
-            n,
-            mean: a.mean + d * b.n / n,
-            m2: a.m2 + b.m2 + d * d * a.n * b.n / n,
-        }
-    }
-
-    fn mean(self) -> f64 {
-        if self.n == 0.0 {
-            f64::NAN
-        } else {
-            self.mean
-        }
-    }
-
-    fn var(self, ddof: u32) -> f64 {
-        let dof = self.n - ddof as f64;
-        if dof <= 0.0 {
-            f64::NAN
-        } else {
-            self.m2 / dof
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn moments_merge_like_one_pass() {
-        let xs: Vec<f64> = (0..100).map(|i| (i * 37 % 101) as f64 / 7.0).collect();
-        let mut whole = Moments::default();
-        xs.iter().for_each(|&x| whole.push(x));
-        let mut a = Moments::default();
-        let mut b = Moments::default();
-        xs[..30].iter().for_each(|&x| a.push(x));
-        xs[30..].iter().for_each(|&x| b.push(x));
-        let merged = Moments::merge(a, b);
-        assert!((merged.mean() - whole.mean()).abs() < 1e-12);
-        assert!((merged.var(1) - whole.var(1)).abs() < 1e-9);
-        assert!(Moments::default().mean().is_nan());
-    }
 
     #[test]
     fn keep_top_is_stable_for_ties() {

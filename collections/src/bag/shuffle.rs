@@ -174,6 +174,7 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
             npartitions: new,
             deps: Box::new(deps),
             run: Box::new(run),
+            spec: None,
         }))
     }
 }

@@ -8,9 +8,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use dusk_core::{BoxError, Collection, ComputeError, Data, Graph, Key, Tokenizer};
+use dusk_core::{BoxError, Collection, ComputeError, Data, Graph, Key, Tokenizer, WireError};
 
 use super::stream::{fresh_token, Elem, Emit, Stored, Stream};
+use super::wire::{encode_value, StreamSpec};
 use super::Bag;
 use crate::delayed::Delayed;
 
@@ -38,6 +39,48 @@ impl<T: Send + Sync + 'static> Stream<T> for Sequence<T> {
         }
         Ok(())
     }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        let empty = Vec::new();
+        match encode_value::<Vec<T>>(self.parts.get(part).unwrap_or(&empty)) {
+            Some(bytes) => Ok(StreamSpec::Items(
+                bytes.map_err(|e| WireError::Codec(e.to_string()))?,
+            )),
+            None => Err(WireError::Codec(format!(
+                "the items of from_sequence, of type `{}`, cannot be sent to another process",
+                std::any::type_name::<T>()
+            ))),
+        }
+    }
+}
+
+/// One partition's items, whatever the partition number (how a worker receives a sequence's
+/// partition).
+struct OnePartition<T>(Vec<T>);
+
+impl<T: Send + Sync + 'static> Stream<T> for OnePartition<T> {
+    fn label(&self) -> &str {
+        "from-sequence"
+    }
+    fn token(&self) -> &str {
+        ""
+    }
+    fn npartitions(&self) -> usize {
+        1
+    }
+    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        Ok(vec![Vec::new()])
+    }
+    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, T>) -> Result<(), BoxError> {
+        for item in &self.0 {
+            emit(Elem::Borrowed(item))?;
+        }
+        Ok(())
+    }
+}
+
+/// A stream of `items`, as a worker rebuilds one partition of a sequence.
+pub(crate) fn one_partition<T: Send + Sync + 'static>(items: Vec<T>) -> Arc<dyn Stream<T>> {
+    Arc::new(OnePartition(items))
 }
 
 /// Splits `items` into `n` contiguous parts whose sizes differ by at most one.
@@ -140,6 +183,43 @@ impl Stream<u64> for Range {
         }
         Ok(())
     }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        let (lo, hi) = self.bounds(part);
+        Ok(StreamSpec::Range { lo, hi })
+    }
+}
+
+/// The numbers `lo..hi`, whatever the partition number (how a worker rebuilds one partition
+/// of a `range`).
+struct Span {
+    lo: u64,
+    hi: u64,
+}
+
+impl Stream<u64> for Span {
+    fn label(&self) -> &str {
+        "range"
+    }
+    fn token(&self) -> &str {
+        ""
+    }
+    fn npartitions(&self) -> usize {
+        1
+    }
+    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        Ok(vec![Vec::new()])
+    }
+    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, u64>) -> Result<(), BoxError> {
+        for x in self.lo..self.hi {
+            emit(Elem::Owned(x))?;
+        }
+        Ok(())
+    }
+}
+
+/// The stream of the numbers `lo..hi`.
+pub(crate) fn span(lo: u64, hi: u64) -> Arc<dyn Stream<u64>> {
+    Arc::new(Span { lo, hi })
 }
 
 /// The numbers `0..n` in `npartitions` partitions (at least one) of near-equal size.

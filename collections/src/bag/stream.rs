@@ -17,7 +17,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer};
+use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
+
+use super::wire::{describe_partition, sendable, BagOp, StepSpec, StreamSpec, Work};
 
 /// One item on its way through a chain: owned, or borrowed from whoever holds it.
 pub(crate) enum Elem<'a, T> {
@@ -70,6 +72,11 @@ pub(crate) trait Stream<T>: Send + Sync + 'static {
     fn pluck_json(&self, _field: &str, _token: &str) -> Option<Arc<dyn Stream<serde_json::Value>>> {
         None
     }
+    /// Partition `part` of this stream as data, for a task sent to a cluster (see the `wire`
+    /// module). Streams that run closures keep the default, which refuses.
+    fn spec(&self, _part: usize) -> Result<StreamSpec, WireError> {
+        Err(WireError::Closure)
+    }
 }
 
 /// A counter that makes tokens of closure-built expressions unique within the process.
@@ -90,6 +97,8 @@ pub(crate) struct Pipe<S, T> {
     pub(crate) label: String,
     pub(crate) token: String,
     pub(crate) step: Box<Step<S, T>>,
+    /// The step as data, for a built-in step; `None` for a user closure.
+    pub(crate) step_spec: Option<StepSpec>,
 }
 
 impl<S: 'static, T: 'static> Stream<T> for Pipe<S, T> {
@@ -111,6 +120,13 @@ impl<S: 'static, T: 'static> Stream<T> for Pipe<S, T> {
             step(part, e, &mut *emit)
         })
     }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        let step = self.step_spec.clone().ok_or(WireError::Closure)?;
+        Ok(StreamSpec::Step {
+            parent: Box::new(self.parent.spec(part)?),
+            step,
+        })
+    }
 }
 
 /// Adds the task graph of stored partitions (see [`Stored`]).
@@ -124,6 +140,19 @@ pub(crate) struct Stored<T> {
     pub(crate) keys: Vec<Key>,
     pub(crate) lower: Arc<LowerFn>,
     pub(crate) _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Stored<T> {
+    /// Stored partitions as a worker sees them: the task's first input, nothing to lower.
+    pub(crate) fn input() -> Stored<T> {
+        Stored {
+            label: "stored".to_string(),
+            token: String::new(),
+            keys: Vec::new(),
+            lower: Arc::new(|_: &mut Graph| Ok(())),
+            _type: std::marker::PhantomData,
+        }
+    }
 }
 
 impl<T: Send + Sync + 'static> Stream<T> for Stored<T> {
@@ -147,6 +176,9 @@ impl<T: Send + Sync + 'static> Stream<T> for Stored<T> {
         }
         Ok(())
     }
+    fn spec(&self, _part: usize) -> Result<StreamSpec, WireError> {
+        Ok(StreamSpec::Stored)
+    }
 }
 
 /// Input `i` of a task, or an error saying it is missing.
@@ -156,10 +188,25 @@ pub(crate) fn input(inputs: &[Data], i: usize) -> Result<&Data, BoxError> {
         .ok_or_else(|| format!("bag task is missing input {i}").into())
 }
 
-/// Stores a partition as task data, with a size estimate of its items.
+/// Stores a partition as task data, with a size estimate of its items (sendable to other
+/// processes when its items can travel).
 pub(crate) fn store_vec<T: Send + Sync + 'static>(items: Vec<T>) -> Data {
     let size = items.capacity() * std::mem::size_of::<T>();
-    Data::local_with_size(items, size)
+    sendable(items, size)
+}
+
+/// The items of partition `part` of `stream`, collected into a stored partition.
+pub(crate) fn collect_partition<T: Clone + Send + Sync + 'static>(
+    stream: &dyn Stream<T>,
+    part: usize,
+    inputs: &[Data],
+) -> Result<Data, BoxError> {
+    let mut out = Vec::new();
+    stream.run(part, inputs, &mut |e: Elem<'_, T>| {
+        out.push(e.into_owned());
+        Ok(())
+    })?;
+    Ok(store_vec(out))
 }
 
 /// Adds one task per partition running `per_part` on the partition's items and returns the
@@ -216,15 +263,18 @@ pub(crate) fn materialize<T: Clone + Send + Sync + 'static>(
             // Stored partitions under this very key (a persisted bag): nothing to add.
             continue;
         }
-        let s = stream.clone();
-        let op = FnOp::new(stream.label().to_string(), move |inputs: Vec<Data>| {
-            let mut out = Vec::new();
-            s.run(i, &inputs, &mut |e: Elem<'_, T>| {
-                out.push(e.into_owned());
-                Ok(())
-            })?;
-            Ok(store_vec(out))
-        });
+        let (s, d) = (stream.clone(), stream.clone());
+        let label = stream.label().to_string();
+        let op = BagOp::new(
+            label.clone(),
+            move |inputs: Vec<Data>| collect_partition(s.as_ref(), i, &inputs),
+            move || {
+                describe_partition(&label, d.as_ref(), i, |stream, part| Work::Collect {
+                    stream,
+                    part,
+                })
+            },
+        );
         graph.add(key.clone(), op, deps);
     }
     Ok(keys)
@@ -237,14 +287,20 @@ pub(crate) type DepsFn = dyn Fn(&mut Graph) -> Result<Vec<Vec<Key>>, ComputeErro
 pub(crate) type RunFn<T> =
     dyn Fn(usize, &[Data], &mut Emit<'_, T>) -> Result<(), BoxError> + Send + Sync;
 
-/// A stream given by two closures: used by operations that read stored partitions (`zip`,
-/// `repartition`).
+/// Describes a partition of a [`Custom`] stream as data.
+pub(crate) type SpecFn = dyn Fn(usize) -> Result<StreamSpec, WireError> + Send + Sync;
+
+/// A stream given by closures: used by operations that read stored partitions (`zip`,
+/// `repartition`) and by fused steps.
 pub(crate) struct Custom<T> {
     pub(crate) label: String,
     pub(crate) token: String,
     pub(crate) npartitions: usize,
     pub(crate) deps: Box<DepsFn>,
     pub(crate) run: Box<RunFn<T>>,
+    /// How a partition travels to a cluster; `None` for operations that run on the local
+    /// schedulers only.
+    pub(crate) spec: Option<Box<SpecFn>>,
 }
 
 impl<T: 'static> Stream<T> for Custom<T> {
@@ -262,5 +318,14 @@ impl<T: 'static> Stream<T> for Custom<T> {
     }
     fn run(&self, part: usize, inputs: &[Data], emit: &mut Emit<'_, T>) -> Result<(), BoxError> {
         (self.run)(part, inputs, emit)
+    }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        match &self.spec {
+            Some(spec) => spec(part),
+            None => Err(WireError::Codec(format!(
+                "`{}` runs on the local schedulers only, not yet on a cluster",
+                self.label
+            ))),
+        }
     }
 }

@@ -24,11 +24,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer};
+use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
+use serde::{Deserialize, Serialize};
 
 use super::error::BagError;
 use super::item::Item;
 use super::stream::{input, lower_per_partition, Elem, Emit, Stream};
+use super::wire::StreamSpec;
 use super::Bag;
 
 /// The default size of the blocks a large uncompressed file is split into: 64 MiB.
@@ -43,7 +45,7 @@ pub const DEFAULT_BLOCK_SIZE: u64 = 64 * 1024 * 1024;
 /// let l = Line { path: Arc::from(Path::new("a.txt")), number: 3, text: "hi".into() };
 /// assert_eq!(l.to_string(), "hi");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Line {
     /// The file.
     pub path: Arc<Path>,
@@ -265,7 +267,7 @@ impl ReadText {
 }
 
 /// How a file is compressed, by its extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Codec {
     Plain,
     Gzip,
@@ -301,8 +303,8 @@ impl Codec {
 }
 
 /// A byte range of a file; `end: None` reads to the end.
-#[derive(Clone, Debug)]
-struct Block {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Block {
     path: Arc<Path>,
     codec: Codec,
     start: u64,
@@ -342,8 +344,15 @@ impl Stream<String> for Text {
         Ok(self.lower_blocks())
     }
     fn run(&self, part: usize, _: &[Data], emit: &mut Emit<'_, String>) -> Result<(), BoxError> {
-        read_block(self.block(part)?, false, &mut |_, line: &String| {
-            emit(Elem::Borrowed(line))
+        emit_lines(self.block(part)?, emit)
+    }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        let block = self
+            .block(part)
+            .map_err(|e| WireError::Codec(e.to_string()))?;
+        Ok(StreamSpec::Text {
+            block: block.clone(),
+            origin: false,
         })
     }
 }
@@ -364,19 +373,89 @@ impl Stream<Line> for Text {
         Ok(self.lower_blocks())
     }
     fn run(&self, part: usize, _: &[Data], emit: &mut Emit<'_, Line>) -> Result<(), BoxError> {
-        let block = self.block(part)?;
-        let mut line = Line {
-            path: block.path.clone(),
-            number: 0,
-            text: String::new(),
-        };
-        read_block(block, true, &mut |number, text: &String| {
-            // One Line is reused for the whole block: only its text is copied.
-            line.number = number;
-            line.text.clone_from(text);
-            emit(Elem::Borrowed(&line))
+        emit_lines_with_origin(self.block(part)?, emit)
+    }
+    fn spec(&self, part: usize) -> Result<StreamSpec, WireError> {
+        let block = self
+            .block(part)
+            .map_err(|e| WireError::Codec(e.to_string()))?;
+        Ok(StreamSpec::Text {
+            block: block.clone(),
+            origin: true,
         })
     }
+}
+
+/// Emits the lines of `block`.
+fn emit_lines(block: &Block, emit: &mut Emit<'_, String>) -> Result<(), BoxError> {
+    read_block(block, false, &mut |_, line: &String| {
+        emit(Elem::Borrowed(line))
+    })
+}
+
+/// Emits the lines of `block` with their origin.
+fn emit_lines_with_origin(block: &Block, emit: &mut Emit<'_, Line>) -> Result<(), BoxError> {
+    let mut line = Line {
+        path: block.path.clone(),
+        number: 0,
+        text: String::new(),
+    };
+    read_block(block, true, &mut |number, text: &String| {
+        // One Line is reused for the whole block: only its text is copied.
+        line.number = number;
+        line.text.clone_from(text);
+        emit(Elem::Borrowed(&line))
+    })
+}
+
+/// One block, whatever the partition number: how a worker rebuilds a partition of a text
+/// source.
+struct OneBlock(Block);
+
+impl Stream<String> for OneBlock {
+    fn label(&self) -> &str {
+        "read-text"
+    }
+    fn token(&self) -> &str {
+        ""
+    }
+    fn npartitions(&self) -> usize {
+        1
+    }
+    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        Ok(vec![Vec::new()])
+    }
+    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, String>) -> Result<(), BoxError> {
+        emit_lines(&self.0, emit)
+    }
+}
+
+impl Stream<Line> for OneBlock {
+    fn label(&self) -> &str {
+        "read-text-lines"
+    }
+    fn token(&self) -> &str {
+        ""
+    }
+    fn npartitions(&self) -> usize {
+        1
+    }
+    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        Ok(vec![Vec::new()])
+    }
+    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, Line>) -> Result<(), BoxError> {
+        emit_lines_with_origin(&self.0, emit)
+    }
+}
+
+/// The lines of `block`.
+pub(crate) fn block_lines(block: Block) -> Arc<dyn Stream<String>> {
+    Arc::new(OneBlock(block))
+}
+
+/// The lines of `block`, with their origin.
+pub(crate) fn block_lines_with_origin(block: Block) -> Arc<dyn Stream<Line>> {
+    Arc::new(OneBlock(block))
 }
 
 /// How to say where a line is in errors.
