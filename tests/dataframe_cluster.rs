@@ -293,7 +293,7 @@ fn assert_same_output(name: &str, here: &str, there: &str) {
 fn examples_print_the_same_with_scheduler_flag() {
     deadline(240, || {
         let cluster = CliCluster::start(2);
-        for name in ["dataframe", "join", "array"] {
+        for name in ["dataframe", "join", "array", "bag"] {
             let exe = example(name);
             let here = stdout_of(std::process::Command::new(&exe).env("DUSK_PROGRESS", "0"));
             let there = stdout_of(

@@ -210,7 +210,18 @@ impl ReadText {
     }
 
     fn resolve(&self) -> Result<Text, BagError> {
-        let files = self.files()?;
+        // Absolute paths, as fsspec makes them for Dask: a worker started in another directory
+        // reads the same files.
+        let files = self
+            .files()?
+            .into_iter()
+            .map(|path| {
+                std::path::absolute(&path).map_err(|source| BagError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<PathBuf>, BagError>>()?;
         if files.is_empty() {
             return Err(BagError::InvalidArgument(
                 "read_text needs at least one file".into(),

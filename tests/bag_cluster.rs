@@ -1,0 +1,168 @@
+//! Bag pipelines on a cluster of real processes: a `dusk scheduler` and generic `dusk worker`s,
+//! which know only the built-in ops. Tasks travel as descriptions of their partition (a file
+//! block, a range, encoded items, then `parse_json`/`pluck`), partitions and partial results as
+//! MessagePack; every result must equal std iterators over the same items and the local
+//! threaded scheduler's answer.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use common::{deadline, CliCluster};
+use dusk::bag::{from_sequence, range, ReadText, Value};
+use dusk::prelude::*;
+
+/// A fresh, empty directory under the system's temporary directory.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dusk-bag-cluster-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The same collection computed on the local threaded scheduler.
+fn local<C: Collection>(c: &C) -> C::Output {
+    c.compute_with(&ComputeOptions::default().scheduler(Scheduler::Threads(Some(2))))
+        .expect("computed locally")
+}
+
+/// The names in the bundled logs, counted by a plain loop, ranked by count then name.
+fn names_counted_by_a_loop() -> Vec<(String, u64)> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dusk_datasets::sample_dir().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        let mut text = String::new();
+        let file = std::fs::File::open(f).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(file), &mut text)
+            .unwrap();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            *counts
+                .entry(v["name"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(String, u64)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked
+}
+
+#[test]
+fn seed_pipeline_on_worker_processes_matches_a_loop() {
+    deadline(180, || {
+        let cluster = CliCluster::start(2);
+        let client = cluster.client();
+        let logs = format!("{}/logs/*.json.gz", dusk_datasets::sample_dir().display());
+        let names = ReadText::glob(&logs)
+            .lines_with_origin()
+            .unwrap()
+            .parse_json()
+            .pluck("name");
+        let top = client
+            .compute(&names.frequencies().topk_by_count(10))
+            .expect("computed on the cluster");
+        let got: Vec<(String, u64)> = top
+            .into_iter()
+            .map(|(v, n)| (v.as_str().unwrap().to_string(), n))
+            .collect();
+        let mut want = names_counted_by_a_loop();
+        want.truncate(10);
+        assert_eq!(got, want);
+
+        // Items themselves come back through the network.
+        let all: Vec<Value> = client.compute(&names).unwrap();
+        assert_eq!(all.len(), 10_000);
+        assert_eq!(all, local(&names));
+        let distinct = client.compute(&names.distinct().count()).unwrap();
+        assert_eq!(distinct as usize, names_counted_by_a_loop().len());
+    });
+}
+
+#[test]
+fn numbers_and_text_blocks_on_worker_processes_match_iterators() {
+    deadline(180, || {
+        let cluster = CliCluster::start(2);
+        let client = cluster.client();
+        let xs: Vec<i64> = (0..500).map(|i| (i * 7919 % 263) - 100).collect();
+        // 1, 3 and more partitions than items (empty partitions).
+        for n in [1, 3, 600] {
+            let b = from_sequence(xs.clone(), n);
+            assert_eq!(client.compute(&b).unwrap(), xs, "{n}");
+            let (sum, count, min, max) = client
+                .compute(&(b.sum(), b.count(), b.min(), b.max()))
+                .unwrap();
+            assert_eq!(sum, xs.iter().sum::<i64>());
+            assert_eq!(count, xs.len() as u64);
+            assert_eq!(min, xs.iter().min().copied());
+            assert_eq!(max, xs.iter().max().copied());
+            let mean = client.compute(&b.mean()).unwrap();
+            let want = xs.iter().sum::<i64>() as f64 / xs.len() as f64;
+            assert!((mean - want).abs() < 1e-12, "{mean} vs {want}");
+            let mut distinct = client.compute(&b.distinct()).unwrap();
+            distinct.sort();
+            let mut want: Vec<i64> = xs
+                .iter()
+                .copied()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            want.sort();
+            assert_eq!(distinct, want);
+            let top = client.compute(&b.frequencies().topk_by_count(4)).unwrap();
+            assert_eq!(top, local(&b.frequencies().topk_by_count(4)));
+            let r = range(10_000, n);
+            assert_eq!(
+                client.compute(&r.sum()).unwrap(),
+                (0..10_000u64).sum::<u64>()
+            );
+        }
+
+        // A plain file split into byte blocks reads every line once, on the workers.
+        let dir = temp_dir("blocks");
+        let text: String = (0..2_000)
+            .map(|i| format!("line {i} {}\n", "x".repeat(i % 40)))
+            .collect();
+        std::fs::write(dir.join("big.txt"), &text).unwrap();
+        let lines = ReadText::glob(&format!("{}/*.txt", dir.display()))
+            .block_size(4_096)
+            .lines()
+            .unwrap();
+        assert!(lines.npartitions() > 10);
+        let want: Vec<String> = text.lines().map(str::to_string).collect();
+        assert_eq!(client.compute(&lines).unwrap(), want);
+        assert_eq!(client.compute(&lines.count()).unwrap(), 2_000);
+        std::fs::remove_dir_all(dir).unwrap();
+    });
+}
+
+#[test]
+fn bad_input_and_closures_give_clear_errors_on_the_cluster() {
+    deadline(120, || {
+        let cluster = CliCluster::start(1);
+        let client = cluster.client();
+        let dir = temp_dir("bad");
+        std::fs::write(dir.join("a.json"), "{\"name\": \"x\"}\n{\"name\": oops}\n").unwrap();
+        let names = ReadText::glob(&format!("{}/*.json", dir.display()))
+            .lines_with_origin()
+            .unwrap()
+            .parse_json()
+            .pluck("name");
+        let err = client.compute(&names.count()).unwrap_err().to_string();
+        assert!(err.contains("a.json:2: invalid JSON"), "{err}");
+
+        let mapped = range(10, 2).map(|x: &u64| x * 2);
+        let err = client.compute(&mapped.sum()).unwrap_err().to_string();
+        assert!(
+            err.contains("closure") && err.contains("sum-partial"),
+            "{err}"
+        );
+        // The cluster keeps serving.
+        assert_eq!(client.compute(&range(10, 2).sum()).unwrap(), 45);
+        std::fs::remove_dir_all(dir).unwrap();
+    });
+}
