@@ -136,6 +136,19 @@ fn numbers_and_text_blocks_on_worker_processes_match_iterators() {
         let want: Vec<String> = text.lines().map(str::to_string).collect();
         assert_eq!(client.compute(&lines).unwrap(), want);
         assert_eq!(client.compute(&lines.count()).unwrap(), 2_000);
+        assert_eq!(
+            client.compute(&lines.take(700)).unwrap(),
+            want[..700].to_vec()
+        );
+
+        // Workers write the files; they read back as the lines written.
+        let pattern = format!("{}/out/part-*.txt.zst", dir.display());
+        let written = client
+            .compute(&lines.to_textfiles(&pattern).unwrap())
+            .unwrap();
+        assert_eq!(written.len(), lines.npartitions());
+        let back = dusk::bag::read_text(&pattern).unwrap();
+        assert_eq!(local(&back), want);
         std::fs::remove_dir_all(dir).unwrap();
     });
 }

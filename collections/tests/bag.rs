@@ -901,6 +901,17 @@ fn built_in_bag_pipelines_survive_their_wire_form() {
     assert_same_through_the_wire("min line", &plain.min());
     assert_same_through_the_wire("max line", &plain.max());
     assert_same_through_the_wire("line frequencies", &plain.frequencies().topk_by_count(5));
+    assert_same_through_the_wire("take within a partition", &names.take(5));
+    assert_same_through_the_wire("take across partitions", &plain.take(300));
+    let written = computed_through_the_wire(
+        &plain
+            .to_textfiles(&format!("{}/out/part-*.txt.gz", dir.display()))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(written.len(), plain.npartitions());
+    let back = read_text(&format!("{}/out/part-*.txt.gz", dir.display())).unwrap();
+    assert_eq!(back.compute().unwrap(), plain.compute().unwrap());
     let parsed = records.lines().unwrap().parse_json();
     assert_same_through_the_wire("parse strings, then pluck", &parsed.pluck("x"));
     assert_same_through_the_wire(

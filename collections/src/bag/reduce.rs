@@ -20,12 +20,12 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use dusk_core::{ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
+use dusk_core::{BoxError, ComputeError, Data, Graph, Key, Tokenizer, WireError};
 
 use super::item::Item;
 use super::stream::{fresh_token, Elem, LowerFn, Stored, Stream};
 use super::tree::{ops, tree_ops, Reduction, Stat, TreeOps};
-use super::wire::{describe, describe_partition, BagOp, Work};
+use super::wire::{describe, describe_partition, sendable, BagOp, Work};
 use super::Bag;
 
 /// Numbers that `mean`, `var` and `std` can average.
@@ -50,6 +50,37 @@ macro_rules! to_f64 {
     )*};
 }
 to_f64!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
+
+/// The first `n` items of `parts` — each a stream, the partition it reads, and how many of
+/// `inputs` (in order) are that partition's — read in order, stopping as soon as `n` are found.
+pub(crate) fn take_items<T: Clone + 'static>(
+    parts: &[(&dyn Stream<T>, usize, usize)],
+    inputs: &[Data],
+    n: usize,
+) -> Result<Vec<T>, BoxError> {
+    let mut out: Vec<T> = Vec::with_capacity(n.min(1 << 16));
+    let mut offset = 0;
+    for &(stream, part, size) in parts {
+        if out.len() >= n {
+            break;
+        }
+        let ins = inputs.get(offset..offset + size).unwrap_or(&[]);
+        offset += size;
+        let result = stream.run(part, ins, &mut |e: Elem<'_, T>| {
+            if out.len() >= n {
+                return Err(Stop.into());
+            }
+            out.push(e.into_owned());
+            Ok(())
+        });
+        if let Err(e) = result {
+            if !e.is::<Stop>() {
+                return Err(e);
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// Stops a stream early (used by `take`); never escapes this module.
 #[derive(Debug)]
@@ -378,31 +409,26 @@ impl<T: Send + Sync + 'static> Bag<T> {
             }
             let per_part = stream.lower(g)?;
             let sizes: Vec<usize> = per_part.iter().map(Vec::len).collect();
-            let s = stream.clone();
-            let op = FnOp::new("take", move |inputs: Vec<Data>| {
-                let mut out: Vec<T> = Vec::with_capacity(n.min(1 << 16));
-                let mut offset = 0;
-                for (part, size) in sizes.iter().enumerate() {
-                    if out.len() >= n {
-                        break;
-                    }
-                    let ins = inputs.get(offset..offset + size).unwrap_or(&[]);
-                    offset += size;
-                    let result = s.run(part, ins, &mut |e: Elem<'_, T>| {
-                        if out.len() >= n {
-                            return Err(Stop.into());
-                        }
-                        out.push(e.into_owned());
-                        Ok(())
-                    });
-                    if let Err(e) = result {
-                        if !e.is::<Stop>() {
-                            return Err(e);
-                        }
-                    }
-                }
-                Ok(Data::local(out))
-            });
+            let (s, d, sz) = (stream.clone(), stream.clone(), sizes.clone());
+            let op = BagOp::new(
+                "take",
+                move |inputs: Vec<Data>| {
+                    let parts: Vec<(&dyn Stream<T>, usize, usize)> = sizes
+                        .iter()
+                        .enumerate()
+                        .map(|(part, &size)| (s.as_ref(), part, size))
+                        .collect();
+                    Ok(sendable(take_items(&parts, &inputs, n)?, 0))
+                },
+                move || {
+                    let parts = sz
+                        .iter()
+                        .enumerate()
+                        .map(|(part, &size)| Ok((d.spec(part)?, part as u64, size as u64)))
+                        .collect::<Result<Vec<_>, WireError>>()?;
+                    describe::<T>("take", Work::Take { parts, n: n as u64 })
+                },
+            );
             g.add(k.clone(), op, per_part.into_iter().flatten().collect());
             Ok(())
         };

@@ -24,13 +24,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
+use dusk_core::{BoxError, ComputeError, Data, Graph, Key, Tokenizer, WireError};
 use serde::{Deserialize, Serialize};
 
 use super::error::BagError;
 use super::item::Item;
-use super::stream::{input, lower_per_partition, Elem, Emit, Stream};
-use super::wire::StreamSpec;
+use super::stream::{Elem, Emit, Stream};
+use super::wire::{collect_paths, describe, describe_partition, sendable, BagOp, StreamSpec, Work};
 use super::Bag;
 
 /// The default size of the blocks a large uncompressed file is split into: 64 MiB.
@@ -613,6 +613,14 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
             )));
         }
         check_codec(Path::new(pattern))?;
+        // Absolute, so that workers started in another directory write where asked.
+        let pattern = std::path::absolute(pattern)
+            .map_err(|source| BagError::Io {
+                path: PathBuf::from(pattern),
+                source,
+            })?
+            .to_string_lossy()
+            .into_owned();
         let n = self.npartitions();
         let width = (n.saturating_sub(1)).to_string().len();
         let paths: Arc<Vec<PathBuf>> = Arc::new(
@@ -622,7 +630,7 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
         );
         let token = Tokenizer::new("bag-to-textfiles")
             .write(self.stream.token())
-            .write(pattern)
+            .write(&pattern)
             .finish();
         let stream = self.stream.clone();
         let final_key = Key::new(format!("to-textfiles-{token}"));
@@ -631,27 +639,39 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
             if g.contains(&key) {
                 return Ok(());
             }
-            let targets = paths.clone();
-            let parts = lower_per_partition(
-                &stream,
-                g,
-                &format!("write-text-{token}"),
-                "write-text",
-                move |s, part, inputs| {
-                    let path = targets
-                        .get(part)
-                        .ok_or_else(|| format!("no file name for partition {part}"))?;
-                    write_partition(s, part, inputs, path)?;
-                    Ok(path.clone())
-                },
-            )?;
-            let op = FnOp::new("to-textfiles", |inputs: Vec<Data>| {
-                let mut out = Vec::with_capacity(inputs.len());
-                for i in 0..inputs.len() {
-                    out.push(input(&inputs, i)?.downcast_ref::<PathBuf>()?.clone());
-                }
-                Ok(Data::local(out))
-            });
+            let deps = stream.lower(g)?;
+            let name: Arc<str> = Arc::from(format!("write-text-{token}"));
+            let mut parts = Vec::with_capacity(deps.len());
+            for (i, deps) in deps.into_iter().enumerate() {
+                let path = paths.get(i).cloned().ok_or_else(|| {
+                    ComputeError::Lowering(format!("no file name for partition {i}").into())
+                })?;
+                let (s, d, p) = (stream.clone(), stream.clone(), path.clone());
+                let op = BagOp::new(
+                    "write-text",
+                    move |inputs: Vec<Data>| {
+                        write_partition(s.as_ref(), i, &inputs, &path)?;
+                        Ok(sendable(path.clone(), 0))
+                    },
+                    move || {
+                        describe_partition("write-text", d.as_ref(), i, |stream, part| {
+                            Work::WriteText {
+                                stream,
+                                part,
+                                path: p.clone(),
+                            }
+                        })
+                    },
+                );
+                let k = Key::part(name.clone(), i as u32);
+                g.add(k.clone(), op, deps);
+                parts.push(k);
+            }
+            let op = BagOp::new(
+                "to-textfiles",
+                |inputs: Vec<Data>| collect_paths(&inputs),
+                || describe::<T>("to-textfiles", Work::Paths),
+            );
             g.add(key.clone(), op, parts);
             Ok(())
         });
@@ -659,7 +679,9 @@ impl<T: Display + Send + Sync + 'static> Bag<T> {
     }
 }
 
-fn write_partition<T: Display + 'static>(
+/// Writes partition `part` of `stream` to `path`, one item per line, compressed by the
+/// path's extension.
+pub(crate) fn write_partition<T: Display + 'static>(
     stream: &dyn Stream<T>,
     part: usize,
     inputs: &[Data],

@@ -9,13 +9,17 @@
 //! collection code needs no extra bounds.
 
 use std::any::TypeId;
+use std::path::Path;
 use std::sync::Arc;
+
+use dusk_core::{BoxError, Data};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bag::text::Line;
+use crate::bag::stream::Stream;
+use crate::bag::text::{write_partition, Line};
 use crate::bag::tree::{Reduction, TreeOps};
 
 /// An item type that bags can have on a cluster.
@@ -123,9 +127,38 @@ pub(crate) trait WireItem:
     /// (the client only describes reductions its bounds allowed, so `None` means a mismatched
     /// build).
     fn reduction(r: &Reduction) -> Option<Arc<dyn TreeOps<Self>>>;
+
+    /// Writes partition `part` of `stream` to `path`, one item per line (`to_textfiles`);
+    /// items without a text form refuse.
+    fn write_text(
+        _stream: &dyn Stream<Self>,
+        _part: usize,
+        _inputs: &[Data],
+        _path: &Path,
+    ) -> Result<(), BoxError> {
+        Err(format!(
+            "items of type {} have no text form to write",
+            std::any::type_name::<Self>()
+        )
+        .into())
+    }
 }
 
 use crate::bag::tree::ops;
+
+/// `WireItem::write_text` for an item type with a text form.
+macro_rules! writes_text {
+    () => {
+        fn write_text(
+            stream: &dyn Stream<Self>,
+            part: usize,
+            inputs: &[Data],
+            path: &Path,
+        ) -> Result<(), BoxError> {
+            write_partition(stream, part, inputs, path)
+        }
+    };
+}
 
 impl WireItem for String {
     fn reduction(r: &Reduction) -> Option<Arc<dyn TreeOps<Self>>> {
@@ -133,18 +166,21 @@ impl WireItem for String {
             .or_else(|| ops::hashed(r))
             .or_else(|| ops::ordered(r))
     }
+    writes_text!();
 }
 
 impl WireItem for Value {
     fn reduction(r: &Reduction) -> Option<Arc<dyn TreeOps<Self>>> {
         ops::any(r).or_else(|| ops::hashed(r))
     }
+    writes_text!();
 }
 
 impl WireItem for Line {
     fn reduction(r: &Reduction) -> Option<Arc<dyn TreeOps<Self>>> {
         ops::any(r)
     }
+    writes_text!();
 }
 
 impl WireItem for bool {
@@ -153,6 +189,7 @@ impl WireItem for bool {
             .or_else(|| ops::hashed(r))
             .or_else(|| ops::ordered(r))
     }
+    writes_text!();
 }
 
 macro_rules! integer_items {
@@ -164,6 +201,7 @@ macro_rules! integer_items {
                     .or_else(|| ops::ordered(r))
                     .or_else(|| ops::numeric(r))
             }
+            writes_text!();
         }
     )*};
 }
@@ -175,6 +213,7 @@ impl WireItem for f64 {
             .or_else(|| ops::ordered(r))
             .or_else(|| ops::numeric(r))
     }
+    writes_text!();
 }
 
 macro_rules! counted_items {

@@ -20,5 +20,5 @@ pub(crate) mod values;
 
 pub(crate) use items::ItemType;
 pub(crate) use spec::{StepSpec, StreamSpec};
-pub(crate) use task::{describe, describe_partition, BagOp, Work};
+pub(crate) use task::{collect_paths, describe, describe_partition, BagOp, Work};
 pub(crate) use values::{encode_value, revive, sendable};

@@ -7,6 +7,7 @@
 //! same code for the same item type. A task whose stream holds a closure, or whose items
 //! cannot travel, refuses to be described, and the error names the task.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use dusk_core::op::encode_serde;
@@ -15,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::items::{with_item_type, ItemType, WireItem};
 use super::spec::{build, StreamSpec};
-use super::values::revive;
-use crate::bag::stream::{collect_partition, Stream};
+use super::values::{revive, sendable};
+use crate::bag::reduce::take_items;
+use crate::bag::stream::{collect_partition, input, Stream};
 use crate::bag::tree::{Reduction, TreeOps};
 
 /// The work of a bag task.
@@ -34,6 +36,20 @@ pub(crate) enum Work {
     Combine(Reduction),
     /// Partial results merged, and the reduction's result made.
     Finish(Reduction),
+    /// The first `n` items of the partitions, in order: each partition's stream, its
+    /// number, and how many of the task's inputs are its.
+    Take {
+        parts: Vec<(StreamSpec, u64, u64)>,
+        n: u64,
+    },
+    /// The partition's items written to `path`, one per line; yields the path.
+    WriteText {
+        stream: StreamSpec,
+        part: u32,
+        path: PathBuf,
+    },
+    /// The paths the inputs hold, as one list.
+    Paths,
 }
 
 /// A bag task in its wire form.
@@ -85,8 +101,36 @@ impl BagTask {
             ),
             Work::Combine(r) => reducer::<T>(r)?.combine(inputs),
             Work::Finish(r) => reducer::<T>(r)?.finish(inputs),
+            Work::Take { parts, n } => {
+                let built = parts
+                    .iter()
+                    .map(|(spec, part, size)| {
+                        Ok((build::<T>(spec)?, *part as usize, *size as usize))
+                    })
+                    .collect::<Result<Vec<_>, BoxError>>()?;
+                let parts: Vec<(&dyn Stream<T>, usize, usize)> = built
+                    .iter()
+                    .map(|(s, part, size)| (s.as_ref(), *part, *size))
+                    .collect();
+                let n = usize::try_from(*n).unwrap_or(usize::MAX);
+                Ok(sendable(take_items(&parts, &inputs, n)?, 0))
+            }
+            Work::WriteText { stream, part, path } => {
+                T::write_text(build::<T>(stream)?.as_ref(), *part as usize, &inputs, path)?;
+                Ok(sendable(path.clone(), 0))
+            }
+            Work::Paths => collect_paths(&inputs),
         }
     }
+}
+
+/// The paths held by `inputs`, in order (the result of `to_textfiles`).
+pub(crate) fn collect_paths(inputs: &[Data]) -> Result<Data, BoxError> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for i in 0..inputs.len() {
+        out.push(input(inputs, i)?.downcast_ref::<PathBuf>()?.clone());
+    }
+    Ok(sendable(out, 0))
 }
 
 fn reducer<T: WireItem>(r: &Reduction) -> Result<Arc<dyn TreeOps<T>>, BoxError> {

@@ -141,6 +141,9 @@ wire_values!(
     i64,
     f64,
     Moments,
+    // `to_textfiles`.
+    std::path::PathBuf,
+    Vec<std::path::PathBuf>,
 );
 
 #[cfg(test)]
