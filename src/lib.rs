@@ -73,6 +73,7 @@ pub mod prelude {
         from_polars, read_csv, read_csv_with, read_parquet, CsvOptions,
     };
     pub use dusk_collections::delayed::{apply3, apply_list, delayed, lazy, try_lazy, Delayed};
+    pub use dusk_collections::register_bag_fn;
     pub use dusk_core::{register_fn, remote, Collection, ComputeError, Data, Graph, Key, Persist};
     pub use dusk_scheduler::distributed::{Client, LocalCluster};
     pub use dusk_scheduler::{Compute, ComputeOptions, Scheduler};

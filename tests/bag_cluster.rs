@@ -11,7 +11,30 @@ use std::path::PathBuf;
 
 use common::{deadline, CliCluster};
 use dusk::bag::{from_sequence, range, ReadText, Value};
+use dusk::distributed::cluster::run_if_cluster_process;
 use dusk::prelude::*;
+
+/// The domain of an e-mail address in a JSON record (user code, registered by name).
+fn email_domain(v: &Value) -> String {
+    v["email"]
+        .as_str()
+        .and_then(|e| e.split_once('@'))
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default()
+}
+register_bag_fn!(map email_domain: fn(&Value) -> String);
+
+fn has_email(v: &Value) -> bool {
+    v.get("email").is_some()
+}
+register_bag_fn!(filter has_email: fn(&Value) -> bool);
+
+/// Entry point of the cluster processes: the test binary re-runs itself with only this test
+/// selected and a role in the environment, so its workers know the functions above.
+#[test]
+fn cluster_process_entry() {
+    run_if_cluster_process();
+}
 
 /// A fresh, empty directory under the system's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
@@ -176,6 +199,56 @@ fn bad_input_and_closures_give_clear_errors_on_the_cluster() {
         );
         // The cluster keeps serving.
         assert_eq!(client.compute(&range(10, 2).sum()).unwrap(), 45);
+        std::fs::remove_dir_all(dir).unwrap();
+    });
+}
+
+#[test]
+fn named_functions_run_on_workers_started_from_this_program() {
+    deadline(180, || {
+        let dir = temp_dir("named");
+        let records: String = (0..3_000)
+            .map(|i| match i % 5 {
+                0 => format!("{{\"id\": {i}}}\n"),
+                _ => format!("{{\"id\": {i}, \"email\": \"u{i}@d{}.org\"}}\n", i % 7),
+            })
+            .collect();
+        std::fs::write(dir.join("records.json"), &records).unwrap();
+        let domains = ReadText::glob(&format!("{}/*.json", dir.display()))
+            .block_size(10_000)
+            .lines_with_origin()
+            .unwrap()
+            .parse_json()
+            .filter_named("has_email")
+            .unwrap()
+            .map_named::<String>("email_domain")
+            .unwrap();
+        let ranked = domains.frequencies().topk_by_count(3);
+
+        let cluster = LocalCluster::test_processes("cluster_process_entry", 2, 1).unwrap();
+        let client = Client::connect(cluster.address()).expect("a client");
+        let got = client.compute(&ranked).expect("computed on the cluster");
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for line in records.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            if has_email(&v) {
+                *counts.entry(email_domain(&v)).or_default() += 1;
+            }
+        }
+        let mut want: Vec<(String, u64)> = counts.into_iter().collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        want.truncate(3);
+        assert_eq!(got, want);
+        assert_eq!(got, local(&ranked));
+
+        // A generic `dusk worker` does not know the function, and says which.
+        let generic = CliCluster::start(1);
+        let err = generic.client().compute(&ranked).unwrap_err().to_string();
+        assert!(
+            err.contains("has_email") || err.contains("email_domain"),
+            "{err}"
+        );
+        assert!(err.contains("register_bag_fn!"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     });
 }

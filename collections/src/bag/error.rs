@@ -116,6 +116,25 @@ pub enum BagError {
         /// Its extension.
         extension: String,
     },
+    /// No bag function is registered under a name.
+    #[error(
+        "no bag function is registered as `{name}` in this program; register it with \
+         register_bag_fn! (workers must be started from the same program)"
+    )]
+    UnknownFunction {
+        /// The name asked for.
+        name: String,
+    },
+    /// A registered bag function does not fit where it is used.
+    #[error("the bag function `{name}` is {registered}, but is used as {used}")]
+    FunctionMismatch {
+        /// The function's name.
+        name: String,
+        /// Its registered kind and signature.
+        registered: String,
+        /// The kind and signature the use needs.
+        used: String,
+    },
     /// An argument is out of its domain.
     #[error("{0}")]
     InvalidArgument(String),

@@ -42,6 +42,7 @@ mod elementwise;
 mod error;
 mod item;
 mod json;
+mod named;
 mod reduce;
 mod shuffle;
 mod sources;
@@ -58,8 +59,11 @@ use std::sync::Arc;
 use dusk_core::{Collection, ComputeError, Data, Graph, Key, LiteralOp, Persist};
 
 pub use counts::TieOrder;
+#[doc(hidden)]
+pub use dusk_core::inventory as __inventory;
 pub use error::BagError;
 pub use item::Item;
+pub use named::{named_filter, named_map, BagFnEntry, NamedStep};
 pub use reduce::ToF64;
 pub use serde_json::Value;
 pub use sources::{from_delayed, from_sequence, from_sequence_sized, range};

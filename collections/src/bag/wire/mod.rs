@@ -19,6 +19,6 @@ pub(crate) mod task;
 pub(crate) mod values;
 
 pub(crate) use items::ItemType;
-pub(crate) use spec::{StepSpec, StreamSpec};
+pub(crate) use spec::{build, StepSpec, StreamSpec};
 pub(crate) use task::{collect_paths, describe, describe_partition, BagOp, Work};
 pub(crate) use values::{encode_value, revive, sendable};

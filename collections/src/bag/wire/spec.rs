@@ -15,11 +15,11 @@ use dusk_core::BoxError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::items::WireItem;
+use super::items::{with_item_type, ItemType};
 use super::values::decode;
 use crate::bag::stream::{Stored, Stream};
 use crate::bag::text::{Block, Line};
-use crate::bag::{json, sources, text};
+use crate::bag::{json, named, sources, text};
 
 /// One partition of a bag's stream, as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,8 @@ pub(crate) enum StreamSpec {
 pub(crate) enum StepSpec {
     /// `pluck(field)` of JSON values.
     Pluck { field: String },
+    /// A function registered by name (`map_named`, `filter_named`).
+    Named { name: String },
 }
 
 /// `stream` as a stream of `T`: it must be one already (the spec names the types).
@@ -75,12 +77,22 @@ fn cast<T: 'static, U: 'static>(
 }
 
 /// The stream `spec` describes, yielding items of type `T`.
-pub(crate) fn build<T: WireItem>(spec: &StreamSpec) -> Result<Arc<dyn Stream<T>>, BoxError> {
+pub(crate) fn build<T: Send + Sync + 'static>(
+    spec: &StreamSpec,
+) -> Result<Arc<dyn Stream<T>>, BoxError> {
     match spec {
         StreamSpec::Stored => Ok(Arc::new(Stored::<T>::input())),
         StreamSpec::Items(bytes) => {
-            let items: Vec<T> = decode(bytes, "the items of a sequence")?;
-            Ok(sources::one_partition(items))
+            let ty = ItemType::of::<T>().ok_or_else(|| {
+                format!(
+                    "the items of a sequence of {} cannot be decoded here",
+                    std::any::type_name::<T>()
+                )
+            })?;
+            with_item_type!(ty, X => {
+                let items: Vec<X> = decode(bytes, "the items of a sequence")?;
+                cast(sources::one_partition(items))
+            })
         }
         StreamSpec::Range { lo, hi } => cast(sources::span(*lo, *hi)),
         StreamSpec::Text {
@@ -111,6 +123,19 @@ pub(crate) fn build<T: WireItem>(spec: &StreamSpec) -> Result<Arc<dyn Stream<T>>
             field,
             String::new(),
         )),
+        StreamSpec::Step {
+            parent,
+            step: StepSpec::Named { name },
+        } => named::rebuild(name, parent)?
+            .downcast::<Arc<dyn Stream<T>>>()
+            .map(|s| *s)
+            .map_err(|_| {
+                format!(
+                    "the bag function `{name}` does not make items of {}",
+                    std::any::type_name::<T>()
+                )
+                .into()
+            }),
     }
 }
 
