@@ -138,6 +138,7 @@ fn numbers_and_text_blocks_on_worker_processes_match_iterators() {
             assert_eq!(distinct, want);
             let top = client.compute(&b.frequencies().topk_by_count(4)).unwrap();
             assert_eq!(top, local(&b.frequencies().topk_by_count(4)));
+            assert_eq!(client.compute(&b.repartition(7)).unwrap(), xs, "{n}");
             let r = range(10_000, n);
             assert_eq!(
                 client.compute(&r.sum()).unwrap(),

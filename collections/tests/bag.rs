@@ -933,6 +933,8 @@ fn built_in_bag_pipelines_survive_their_wire_form() {
         assert_same_through_the_wire(&name, &xs.split_every(2).mean());
         assert_same_through_the_wire(&name, &(xs.var(1), xs.std(0)));
         assert_same_through_the_wire(&name, &xs.frequencies().topk_by_count(7));
+        assert_same_through_the_wire(&name, &xs.repartition(5));
+        assert_same_through_the_wire(&name, &xs.repartition(2 * n + 1).sum());
         let mut d = computed_through_the_wire(&xs.distinct()).unwrap();
         d.sort();
         let mut want: Vec<i64> = items()
@@ -983,6 +985,7 @@ fn bags_that_cannot_travel_say_why() {
     assert!(err.contains("cannot be sent"), "{err}");
 
     let zipped = range(4, 2).zip(&range(4, 2)).unwrap();
+    // (u64, u64) pairs travel, but zip itself runs locally.
     let err = computed_through_the_wire(&zipped.count()).unwrap_err();
     assert!(
         err.contains("`zip` runs on the local schedulers only"),

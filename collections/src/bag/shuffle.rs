@@ -16,11 +16,13 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer};
+use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
 
 use super::stream::{
     fresh_token, input, lower_per_partition, materialize, store_vec, Custom, Elem, Emit, Stored,
+    Stream,
 };
+use super::wire::StreamSpec;
 use super::Bag;
 
 /// The output partition of a key.
@@ -156,27 +158,95 @@ impl<T: Clone + Send + Sync + 'static> Bag<T> {
                 .map(|sources| sources.iter().map(|&(i, _, _)| parts[i].clone()).collect())
                 .collect())
         };
+        // Each output partition's inputs, as (piece, pieces) of each stored input in order.
+        let cuts: Arc<Vec<Vec<(usize, usize)>>> = Arc::new(
+            plan.iter()
+                .map(|sources| sources.iter().map(|&(_, p, n)| (p, n)).collect())
+                .collect(),
+        );
+        let run_cuts = cuts.clone();
         let run =
             move |part: usize, inputs: &[Data], emit: &mut Emit<'_, T>| -> Result<(), BoxError> {
-                let sources = plan.get(part).map(Vec::as_slice).unwrap_or(&[]);
-                for (d, &(_, piece, pieces)) in sources.iter().enumerate() {
-                    let items = input(inputs, d)?.downcast_ref::<Vec<T>>()?;
-                    let len = items.len();
-                    for item in &items[piece * len / pieces..(piece + 1) * len / pieces] {
-                        emit(Elem::Borrowed(item))?;
-                    }
-                }
-                Ok(())
+                let cuts = run_cuts.get(part).map(Vec::as_slice).unwrap_or(&[]);
+                emit_pieces(cuts, inputs, emit)
             };
+        let spec = move |part: usize| -> Result<StreamSpec, WireError> {
+            let cuts = cuts.get(part).map(Vec::as_slice).unwrap_or(&[]);
+            Ok(StreamSpec::Pieces(
+                cuts.iter().map(|&(p, n)| (p as u64, n as u64)).collect(),
+            ))
+        };
         self.derive(Arc::new(Custom {
             label: "repartition".to_string(),
             token,
             npartitions: new,
             deps: Box::new(deps),
             run: Box::new(run),
-            spec: None,
+            spec: Some(Box::new(spec)),
         }))
     }
+}
+
+/// Emits, for each stored input in order, its piece `piece` of `pieces` near-equal pieces.
+pub(crate) fn emit_pieces<T: 'static>(
+    cuts: &[(usize, usize)],
+    inputs: &[Data],
+    emit: &mut Emit<'_, T>,
+) -> Result<(), BoxError> {
+    for (d, &(piece, pieces)) in cuts.iter().enumerate() {
+        let items = input(inputs, d)?.downcast_ref::<Vec<T>>()?;
+        let len = items.len();
+        for item in &items[piece * len / pieces..(piece + 1) * len / pieces] {
+            emit(Elem::Borrowed(item))?;
+        }
+    }
+    Ok(())
+}
+
+/// Pieces of stored inputs, whatever the partition number (how a worker rebuilds a partition
+/// of `repartition`).
+struct Pieces<T> {
+    cuts: Vec<(usize, usize)>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Send + Sync + 'static> Stream<T> for Pieces<T> {
+    fn label(&self) -> &str {
+        "repartition"
+    }
+    fn token(&self) -> &str {
+        ""
+    }
+    fn npartitions(&self) -> usize {
+        1
+    }
+    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
+        Ok(vec![Vec::new()])
+    }
+    fn run(&self, _part: usize, inputs: &[Data], emit: &mut Emit<'_, T>) -> Result<(), BoxError> {
+        emit_pieces(&self.cuts, inputs, emit)
+    }
+}
+
+/// The stream of `cuts` of the task's stored inputs.
+pub(crate) fn pieces<T: Send + Sync + 'static>(
+    cuts: &[(u64, u64)],
+) -> Result<Arc<dyn Stream<T>>, BoxError> {
+    let cuts = cuts
+        .iter()
+        .map(|&(p, n)| {
+            let p = usize::try_from(p)?;
+            let n = usize::try_from(n)?;
+            if n == 0 || p >= n {
+                return Err(format!("piece {p} of {n} pieces").into());
+            }
+            Ok((p, n))
+        })
+        .collect::<Result<Vec<_>, BoxError>>()?;
+    Ok(Arc::new(Pieces {
+        cuts,
+        _type: PhantomData,
+    }))
 }
 
 #[cfg(test)]

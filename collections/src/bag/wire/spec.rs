@@ -19,7 +19,7 @@ use super::items::{with_item_type, ItemType};
 use super::values::decode;
 use crate::bag::stream::{Stored, Stream};
 use crate::bag::text::{Block, Line};
-use crate::bag::{json, named, sources, text};
+use crate::bag::{json, named, shuffle, sources, text};
 
 /// One partition of a bag's stream, as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,6 +30,9 @@ pub(crate) enum StreamSpec {
     Items(Vec<u8>),
     /// The numbers `lo..hi`.
     Range { lo: u64, hi: u64 },
+    /// Pieces of the task's stored inputs, in order: piece `.0` of `.1` near-equal pieces
+    /// of each (`repartition`).
+    Pieces(Vec<(u64, u64)>),
     /// The lines of a file block, with their origin (`Line`) or without (`String`).
     Text { block: Block, origin: bool },
     /// `parse_json` over lines (`Line`) or strings.
@@ -95,6 +98,7 @@ pub(crate) fn build<T: Send + Sync + 'static>(
             })
         }
         StreamSpec::Range { lo, hi } => cast(sources::span(*lo, *hi)),
+        StreamSpec::Pieces(cuts) => shuffle::pieces::<T>(cuts),
         StreamSpec::Text {
             block,
             origin: false,
