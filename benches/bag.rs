@@ -65,14 +65,19 @@ fn plain_loop(files: &[PathBuf]) -> Vec<(String, u64)> {
     top
 }
 
-/// The seed pipeline, as in `examples/bag.rs`.
-fn dusk_pipeline(pattern: &str) -> Vec<(String, u64)> {
-    let top = ReadText::glob(pattern)
+/// The counted names of the seed pipeline.
+fn name_counts(pattern: &str) -> Bag<(Value, u64)> {
+    ReadText::glob(pattern)
         .lines_with_origin()
         .expect("the glob matches")
         .parse_json()
         .pluck("name")
         .frequencies()
+}
+
+/// The seed pipeline, ranked with a key closure.
+fn dusk_pipeline(pattern: &str) -> Vec<(String, u64)> {
+    let top = name_counts(pattern)
         .topk(10, |(name, n): &(Value, u64)| {
             (*n, Reverse(name.as_str().unwrap_or_default().to_string()))
         })
@@ -85,13 +90,7 @@ fn dusk_pipeline(pattern: &str) -> Vec<(String, u64)> {
 
 /// The seed pipeline with the built-in ranking, computed by `client`'s cluster.
 fn dusk_on_cluster(client: &Client, pattern: &str) -> Vec<(String, u64)> {
-    let top = ReadText::glob(pattern)
-        .lines_with_origin()
-        .expect("the glob matches")
-        .parse_json()
-        .pluck("name")
-        .frequencies()
-        .topk_by_count(10);
+    let top = name_counts(pattern).topk_by_count(10);
     client
         .compute(&top)
         .expect("the pipeline runs on the cluster")

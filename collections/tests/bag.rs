@@ -1028,13 +1028,15 @@ fn named_functions_match_closures_and_survive_the_wire() {
         .collect();
     for n in [1, 3, 450] {
         let b = from_sequence(lines.clone(), n);
-        let named = b
-            .map_named::<Visit>("parse_visit")
-            .unwrap()
-            .filter_named("long_visit")
-            .unwrap()
-            .map_named::<String>("visit_user")
-            .unwrap();
+        let chain = || {
+            b.map_named::<Visit>("parse_visit")
+                .unwrap()
+                .filter_named("long_visit")
+                .unwrap()
+                .map_named::<String>("visit_user")
+                .unwrap()
+        };
+        let named = chain();
         let want: Vec<String> = lines
             .iter()
             .map(parse_visit)
@@ -1043,14 +1045,7 @@ fn named_functions_match_closures_and_survive_the_wire() {
             .collect();
         assert_eq!(named.compute().unwrap(), want, "{n}");
         // Named steps are deterministic: the same chain twice has the same keys.
-        let again = b
-            .map_named::<Visit>("parse_visit")
-            .unwrap()
-            .filter_named("long_visit")
-            .unwrap()
-            .map_named::<String>("visit_user")
-            .unwrap();
-        assert_eq!(named.name(), again.name());
+        assert_eq!(named.name(), chain().name());
         assert_same_through_the_wire("named chain", &named);
         assert_same_through_the_wire("named chain, ranked", &named.frequencies().topk_by_count(5));
     }

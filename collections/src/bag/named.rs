@@ -86,6 +86,30 @@ fn parent_stream<T: 'static>(parent: Box<dyn Any>) -> Result<Arc<dyn Stream<T>>,
         })
 }
 
+/// The step `step` of the registered function `name` over `parent` (a boxed stream of `S`),
+/// as a boxed stream of `T`.
+fn named_pipe<S: 'static, T: 'static>(
+    label: &str,
+    name: &str,
+    token: String,
+    parent: Box<dyn Any>,
+    step: impl for<'a, 'e> Fn(usize, Elem<'a, S>, &mut Emit<'e, T>) -> Result<(), BoxError>
+        + Send
+        + Sync
+        + 'static,
+) -> Result<Box<dyn Any>, BoxError> {
+    let stream: Arc<dyn Stream<T>> = Arc::new(Pipe {
+        parent: parent_stream::<S>(parent)?,
+        label: label.to_string(),
+        token,
+        step: Box::new(step),
+        step_spec: Some(StepSpec::Named {
+            name: name.to_string(),
+        }),
+    });
+    Ok(Box::new(stream))
+}
+
 fn parent_spec(parent: &dyn Any) -> Result<&StreamSpec, BoxError> {
     parent
         .downcast_ref::<StreamSpec>()
@@ -109,18 +133,13 @@ impl<In: Send + Sync + 'static, Out: Send + Sync + 'static> NamedStep for MapSte
         parent: Box<dyn Any>,
     ) -> Result<Box<dyn Any>, BoxError> {
         let f = self.0;
-        let stream: Arc<dyn Stream<Out>> = Arc::new(Pipe {
-            parent: parent_stream::<In>(parent)?,
-            label: "map".to_string(),
+        named_pipe(
+            "map",
+            name,
             token,
-            step: Box::new(move |_, e: Elem<'_, In>, emit: &mut Emit<'_, Out>| {
-                emit(Elem::Owned(f(e.get())))
-            }),
-            step_spec: Some(StepSpec::Named {
-                name: name.to_string(),
-            }),
-        });
-        Ok(Box::new(stream))
+            parent,
+            move |_, e: Elem<'_, In>, emit: &mut Emit<'_, Out>| emit(Elem::Owned(f(e.get()))),
+        )
     }
     fn rebuild(&self, name: &str, parent: &dyn Any) -> Result<Box<dyn Any>, BoxError> {
         let parent = build::<In>(parent_spec(parent)?)?;
@@ -145,24 +164,19 @@ impl<T: Send + Sync + 'static> NamedStep for FilterStep<T> {
         parent: Box<dyn Any>,
     ) -> Result<Box<dyn Any>, BoxError> {
         let keep = self.0;
-        let stream: Arc<dyn Stream<T>> = Arc::new(Pipe {
-            parent: parent_stream::<T>(parent)?,
-            label: "filter".to_string(),
+        named_pipe(
+            "filter",
+            name,
             token,
-            step: Box::new(
-                move |_, e: Elem<'_, T>, emit: &mut Emit<'_, T>| {
-                    if keep(e.get()) {
-                        emit(e)
-                    } else {
-                        Ok(())
-                    }
-                },
-            ),
-            step_spec: Some(StepSpec::Named {
-                name: name.to_string(),
-            }),
-        });
-        Ok(Box::new(stream))
+            parent,
+            move |_, e: Elem<'_, T>, emit: &mut Emit<'_, T>| {
+                if keep(e.get()) {
+                    emit(e)
+                } else {
+                    Ok(())
+                }
+            },
+        )
     }
     fn rebuild(&self, name: &str, parent: &dyn Any) -> Result<Box<dyn Any>, BoxError> {
         let parent = build::<T>(parent_spec(parent)?)?;

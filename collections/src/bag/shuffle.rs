@@ -19,8 +19,8 @@ use std::sync::Arc;
 use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key, Tokenizer, WireError};
 
 use super::stream::{
-    fresh_token, input, lower_per_partition, materialize, store_vec, Custom, Elem, Emit, Stored,
-    Stream,
+    fresh_token, input, leaf, lower_per_partition, materialize, store_vec, Custom, Elem, Emit,
+    Stored, Stream,
 };
 use super::wire::StreamSpec;
 use super::Bag;
@@ -203,31 +203,6 @@ pub(crate) fn emit_pieces<T: 'static>(
     Ok(())
 }
 
-/// Pieces of stored inputs, whatever the partition number (how a worker rebuilds a partition
-/// of `repartition`).
-struct Pieces<T> {
-    cuts: Vec<(usize, usize)>,
-    _type: PhantomData<fn() -> T>,
-}
-
-impl<T: Send + Sync + 'static> Stream<T> for Pieces<T> {
-    fn label(&self) -> &str {
-        "repartition"
-    }
-    fn token(&self) -> &str {
-        ""
-    }
-    fn npartitions(&self) -> usize {
-        1
-    }
-    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
-        Ok(vec![Vec::new()])
-    }
-    fn run(&self, _part: usize, inputs: &[Data], emit: &mut Emit<'_, T>) -> Result<(), BoxError> {
-        emit_pieces(&self.cuts, inputs, emit)
-    }
-}
-
 /// The stream of `cuts` of the task's stored inputs.
 pub(crate) fn pieces<T: Send + Sync + 'static>(
     cuts: &[(u64, u64)],
@@ -243,10 +218,10 @@ pub(crate) fn pieces<T: Send + Sync + 'static>(
             Ok((p, n))
         })
         .collect::<Result<Vec<_>, BoxError>>()?;
-    Ok(Arc::new(Pieces {
-        cuts,
-        _type: PhantomData,
-    }))
+    Ok(leaf(
+        "repartition",
+        move |inputs, emit: &mut Emit<'_, T>| emit_pieces(&cuts, inputs, emit),
+    ))
 }
 
 #[cfg(test)]

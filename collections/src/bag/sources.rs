@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use dusk_core::{BoxError, Collection, ComputeError, Data, Graph, Key, Tokenizer, WireError};
 
-use super::stream::{fresh_token, Elem, Emit, Stored, Stream};
+use super::stream::{fresh_token, leaf, Elem, Emit, Stored, Stream};
 use super::wire::{encode_value, StreamSpec};
 use super::Bag;
 use crate::delayed::Delayed;
@@ -53,34 +53,14 @@ impl<T: Send + Sync + 'static> Stream<T> for Sequence<T> {
     }
 }
 
-/// One partition's items, whatever the partition number (how a worker receives a sequence's
-/// partition).
-struct OnePartition<T>(Vec<T>);
-
-impl<T: Send + Sync + 'static> Stream<T> for OnePartition<T> {
-    fn label(&self) -> &str {
-        "from-sequence"
-    }
-    fn token(&self) -> &str {
-        ""
-    }
-    fn npartitions(&self) -> usize {
-        1
-    }
-    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
-        Ok(vec![Vec::new()])
-    }
-    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, T>) -> Result<(), BoxError> {
-        for item in &self.0 {
+/// A stream of `items`, as a worker rebuilds one partition of a sequence.
+pub(crate) fn one_partition<T: Send + Sync + 'static>(items: Vec<T>) -> Arc<dyn Stream<T>> {
+    leaf("from-sequence", move |_, emit: &mut Emit<'_, T>| {
+        for item in &items {
             emit(Elem::Borrowed(item))?;
         }
         Ok(())
-    }
-}
-
-/// A stream of `items`, as a worker rebuilds one partition of a sequence.
-pub(crate) fn one_partition<T: Send + Sync + 'static>(items: Vec<T>) -> Arc<dyn Stream<T>> {
-    Arc::new(OnePartition(items))
+    })
 }
 
 /// Splits `items` into `n` contiguous parts whose sizes differ by at most one.
@@ -189,37 +169,14 @@ impl Stream<u64> for Range {
     }
 }
 
-/// The numbers `lo..hi`, whatever the partition number (how a worker rebuilds one partition
-/// of a `range`).
-struct Span {
-    lo: u64,
-    hi: u64,
-}
-
-impl Stream<u64> for Span {
-    fn label(&self) -> &str {
-        "range"
-    }
-    fn token(&self) -> &str {
-        ""
-    }
-    fn npartitions(&self) -> usize {
-        1
-    }
-    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
-        Ok(vec![Vec::new()])
-    }
-    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, u64>) -> Result<(), BoxError> {
-        for x in self.lo..self.hi {
+/// The stream of the numbers `lo..hi` (how a worker rebuilds one partition of a `range`).
+pub(crate) fn span(lo: u64, hi: u64) -> Arc<dyn Stream<u64>> {
+    leaf("range", move |_, emit: &mut Emit<'_, u64>| {
+        for x in lo..hi {
             emit(Elem::Owned(x))?;
         }
         Ok(())
-    }
-}
-
-/// The stream of the numbers `lo..hi`.
-pub(crate) fn span(lo: u64, hi: u64) -> Arc<dyn Stream<u64>> {
-    Arc::new(Span { lo, hi })
+    })
 }
 
 /// The numbers `0..n` in `npartitions` partitions (at least one) of near-equal size.

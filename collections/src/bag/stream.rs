@@ -287,6 +287,25 @@ pub(crate) type DepsFn = dyn Fn(&mut Graph) -> Result<Vec<Vec<Key>>, ComputeErro
 pub(crate) type RunFn<T> =
     dyn Fn(usize, &[Data], &mut Emit<'_, T>) -> Result<(), BoxError> + Send + Sync;
 
+/// A one-partition stream given by how it emits its items from the task's inputs, whatever
+/// the partition number: how a worker rebuilds the source of the one partition a task reads
+/// (a file block, a range, a sequence's items, pieces of stored partitions).
+pub(crate) fn leaf<T: 'static>(
+    label: &str,
+    run: impl Fn(&[Data], &mut Emit<'_, T>) -> Result<(), BoxError> + Send + Sync + 'static,
+) -> Arc<dyn Stream<T>> {
+    Arc::new(Custom {
+        label: label.to_string(),
+        token: String::new(),
+        npartitions: 1,
+        deps: Box::new(|_: &mut Graph| Ok(vec![Vec::new()])),
+        run: Box::new(
+            move |_part: usize, inputs: &[Data], emit: &mut Emit<'_, T>| run(inputs, emit),
+        ),
+        spec: None,
+    })
+}
+
 /// Describes a partition of a [`Custom`] stream as data.
 pub(crate) type SpecFn = dyn Fn(usize) -> Result<StreamSpec, WireError> + Send + Sync;
 

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::BagError;
 use super::item::Item;
-use super::stream::{Elem, Emit, Stream};
+use super::stream::{leaf, Elem, Emit, Stream};
 use super::wire::{collect_paths, describe, describe_partition, sendable, BagOp, StreamSpec, Work};
 use super::Bag;
 
@@ -419,54 +419,18 @@ fn emit_lines_with_origin(block: &Block, emit: &mut Emit<'_, Line>) -> Result<()
     })
 }
 
-/// One block, whatever the partition number: how a worker rebuilds a partition of a text
-/// source.
-struct OneBlock(Block);
-
-impl Stream<String> for OneBlock {
-    fn label(&self) -> &str {
-        "read-text"
-    }
-    fn token(&self) -> &str {
-        ""
-    }
-    fn npartitions(&self) -> usize {
-        1
-    }
-    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
-        Ok(vec![Vec::new()])
-    }
-    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, String>) -> Result<(), BoxError> {
-        emit_lines(&self.0, emit)
-    }
-}
-
-impl Stream<Line> for OneBlock {
-    fn label(&self) -> &str {
-        "read-text-lines"
-    }
-    fn token(&self) -> &str {
-        ""
-    }
-    fn npartitions(&self) -> usize {
-        1
-    }
-    fn lower(&self, _graph: &mut Graph) -> Result<Vec<Vec<Key>>, ComputeError> {
-        Ok(vec![Vec::new()])
-    }
-    fn run(&self, _part: usize, _: &[Data], emit: &mut Emit<'_, Line>) -> Result<(), BoxError> {
-        emit_lines_with_origin(&self.0, emit)
-    }
-}
-
-/// The lines of `block`.
+/// The lines of `block` (how a worker rebuilds a partition of a text source).
 pub(crate) fn block_lines(block: Block) -> Arc<dyn Stream<String>> {
-    Arc::new(OneBlock(block))
+    leaf("read-text", move |_, emit: &mut Emit<'_, String>| {
+        emit_lines(&block, emit)
+    })
 }
 
 /// The lines of `block`, with their origin.
 pub(crate) fn block_lines_with_origin(block: Block) -> Arc<dyn Stream<Line>> {
-    Arc::new(OneBlock(block))
+    leaf("read-text-lines", move |_, emit: &mut Emit<'_, Line>| {
+        emit_lines_with_origin(&block, emit)
+    })
 }
 
 /// How to say where a line is in errors.
