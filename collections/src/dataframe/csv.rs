@@ -171,7 +171,9 @@ pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>, FrameError> {
             source: std::io::Error::other(e.to_string()),
         })?;
         if p.is_file() {
-            files.push(p);
+            // Absolute, as fsspec makes them for Dask: a worker started in another directory
+            // reads the same files.
+            files.push(std::path::absolute(&p).map_err(io(&p))?);
         }
     }
     files.sort();

@@ -34,6 +34,14 @@ pub(crate) fn expand_pattern(pattern: &str, n: usize) -> Result<Vec<PathBuf>, Fr
             "the output pattern `{pattern}` needs exactly one `*` to number the files"
         )));
     }
+    // Absolute, so that workers started in another directory write where asked.
+    let pattern = std::path::absolute(pattern)
+        .map_err(|source| FrameError::Io {
+            path: PathBuf::from(pattern),
+            source,
+        })?
+        .to_string_lossy()
+        .into_owned();
     let width = n.saturating_sub(1).to_string().len();
     Ok((0..n)
         .map(|i| PathBuf::from(pattern.replacen('*', &format!("{i:0width$}"), 1)))
