@@ -242,6 +242,22 @@ fn named_functions_run_on_workers_started_from_this_program() {
         assert_eq!(got, want);
         assert_eq!(got, local(&ranked));
 
+        // Items become a DataFrame on the workers, and the frame's steps run there too.
+        let frame = ReadText::glob(&format!("{}/*.json", dir.display()))
+            .block_size(10_000)
+            .lines()
+            .unwrap()
+            .parse_json()
+            .to_dataframe(None)
+            .unwrap();
+        let per_domain = frame
+            .group_by(["id"])
+            .agg([dusk::polars::prelude::len()])
+            .unwrap();
+        let remote = client.compute(&per_domain).unwrap();
+        assert_eq!(remote.height(), 3_000);
+        assert_eq!(client.compute(&frame.len()).unwrap(), 3_000);
+
         // A generic `dusk worker` does not know the function, and says which.
         let generic = CliCluster::start(1);
         let err = generic.client().compute(&ranked).unwrap_err().to_string();

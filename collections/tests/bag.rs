@@ -914,6 +914,13 @@ fn built_in_bag_pipelines_survive_their_wire_form() {
     assert_eq!(back.compute().unwrap(), plain.compute().unwrap());
     let parsed = records.lines().unwrap().parse_json();
     assert_same_through_the_wire("parse strings, then pluck", &parsed.pluck("x"));
+    let frame = parsed.to_dataframe(None).unwrap();
+    let shipped = computed_through_the_wire(&frame).unwrap();
+    assert_eq!(shipped.height(), 500);
+    assert!(
+        shipped.equals_missing(&frame.compute().unwrap()),
+        "{shipped}"
+    );
     assert_same_through_the_wire(
         "parsed lines with origin",
         &records.lines_with_origin().unwrap().parse_json(),

@@ -13,13 +13,14 @@
 
 use std::sync::Arc;
 
-use dusk_core::{BoxError, ComputeError, Data, FnOp, Graph, Key};
+use dusk_core::{BoxError, ComputeError, Data, Graph, Key};
 use polars::prelude::{Column, DataType, Field, Schema, SchemaRef};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::error::BagError;
 use super::stream::{fresh_token, Elem, Stream};
+use super::wire::{describe_partition, BagOp, Work};
 use super::Bag;
 use crate::dataframe::DataFrame;
 
@@ -269,6 +270,22 @@ fn partition_rows<T: Serialize + 'static>(
     Ok((rows, fields))
 }
 
+/// Partition `part` of `stream` as a DataFrame of `schema`.
+pub(crate) fn partition_frame<T: Serialize + 'static>(
+    stream: &dyn Stream<T>,
+    part: usize,
+    inputs: &[Data],
+    schema: &SchemaRef,
+) -> Result<Data, BoxError> {
+    let mut conv = Converter::new(schema.clone(), part)?;
+    stream.run(part, inputs, &mut |e: Elem<'_, T>| {
+        let row = to_value(e.get(), part, conv.rows)?;
+        conv.push(&row)?;
+        Ok(())
+    })?;
+    Ok(Data::Frame(conv.finish()?))
+}
+
 impl<T: Serialize + Send + Sync + 'static> Bag<T> {
     /// A DataFrame of this bag's items: fields become columns (see the module docs). With
     /// `schema` `None`, the first partition is computed now to infer it, as Dask does without
@@ -318,17 +335,21 @@ impl<T: Serialize + Send + Sync + 'static> Bag<T> {
             }
             let deps = stream.lower(graph)?;
             for (i, (key, deps)) in keys.iter().zip(deps).enumerate() {
-                let s = stream.clone();
-                let schema = target.clone();
-                let op = FnOp::new("to-dataframe", move |inputs: Vec<Data>| {
-                    let mut conv = Converter::new(schema.clone(), i)?;
-                    s.run(i, &inputs, &mut |e: Elem<'_, T>| {
-                        let row = to_value(e.get(), i, conv.rows)?;
-                        conv.push(&row)?;
-                        Ok(())
-                    })?;
-                    Ok(Data::Frame(conv.finish()?))
-                });
+                let (s, d) = (stream.clone(), stream.clone());
+                let (schema, wire_schema) = (target.clone(), target.clone());
+                let op = BagOp::new(
+                    "to-dataframe",
+                    move |inputs: Vec<Data>| partition_frame(s.as_ref(), i, &inputs, &schema),
+                    move || {
+                        describe_partition("to-dataframe", d.as_ref(), i, |stream, part| {
+                            Work::ToFrame {
+                                stream,
+                                part,
+                                schema: (*wire_schema).clone(),
+                            }
+                        })
+                    },
+                );
                 graph.add(key.clone(), op, deps);
             }
             Ok(keys)

@@ -19,6 +19,7 @@ use super::spec::{build, StreamSpec};
 use super::values::{revive, sendable};
 use crate::bag::reduce::take_items;
 use crate::bag::stream::{collect_partition, input, Stream};
+use crate::bag::to_frame::partition_frame;
 use crate::bag::tree::{Reduction, TreeOps};
 
 /// The work of a bag task.
@@ -50,6 +51,12 @@ pub(crate) enum Work {
     },
     /// The paths the inputs hold, as one list.
     Paths,
+    /// The partition's items as a DataFrame of `schema` (`to_dataframe`).
+    ToFrame {
+        stream: StreamSpec,
+        part: u32,
+        schema: polars::prelude::Schema,
+    },
 }
 
 /// A bag task in its wire form.
@@ -120,6 +127,16 @@ impl BagTask {
                 Ok(sendable(path.clone(), 0))
             }
             Work::Paths => collect_paths(&inputs),
+            Work::ToFrame {
+                stream,
+                part,
+                schema,
+            } => partition_frame(
+                build::<T>(stream)?.as_ref(),
+                *part as usize,
+                &inputs,
+                &Arc::new(schema.clone()),
+            ),
         }
     }
 }
