@@ -33,7 +33,9 @@ fn main() -> anyhow::Result<()> {
         .join(&users, &["user_id"], &["user_id"], JoinHow::Inner, "_user")?
         .group_by(["country"])
         .agg([col("value").mean()])?
-        .compute()?;
+        .compute()?
+        // Over many partitions the groups come in several sorted partitions: one order.
+        .sort(["country"], SortMultipleOptions::default())?;
     CsvWriter::new(std::io::stdout().lock())
         .include_header(true)
         .finish(&mut per_country)?;

@@ -1933,3 +1933,50 @@ fn n_unique_with_split_out_matches_polars() {
     let empty = from_polars(mixed_frame(0), 3);
     assert_eq!(empty.n_unique_split("k", 2).unwrap().compute().unwrap(), 0);
 }
+
+#[test]
+fn group_by_spreads_many_partitions_over_several_outputs_by_default() {
+    // Many groups, with nulls among the keys.
+    let n = 30_000usize;
+    let keys: Vec<Option<i64>> = (0..n)
+        .map(|i| {
+            if i % 97 == 0 {
+                None
+            } else {
+                Some((i * 7919 % 12_000) as i64)
+            }
+        })
+        .collect();
+    let values: Vec<f64> = (0..n).map(|i| (i % 13) as f64 * 0.5).collect();
+    let eager = df!("k" => keys, "v" => values).unwrap();
+    let expected = eager
+        .clone()
+        .lazy()
+        .group_by([col("k")])
+        .agg([col("v").sum(), len().alias("n")])
+        .collect()
+        .unwrap();
+    // Dask's rule for one key: one output per 15 input partitions.
+    for (parts, outputs) in [(1, 1), (15, 1), (16, 2), (45, 3), (200, 14)] {
+        let ddf = from_polars(eager.clone(), parts);
+        let grouped = ddf
+            .group_by(["k"])
+            .agg([col("v").sum(), len().alias("n")])
+            .unwrap();
+        assert_eq!(grouped.npartitions(), outputs, "{parts} partitions");
+        let got = grouped.compute().unwrap();
+        assert_frames_close(&sorted(&got, &["k"]), &sorted(&expected, &["k"]));
+        // One output partition is sorted by the keys as it comes.
+        if outputs == 1 {
+            assert_frames_close(&got, &sorted(&expected, &["k"]));
+        }
+    }
+    // Asked for, one partition stays one partition.
+    let one = from_polars(eager, 45)
+        .group_by(["k"])
+        .split_out(1)
+        .agg([col("v").sum(), len().alias("n")])
+        .unwrap();
+    assert_eq!(one.npartitions(), 1);
+    assert_frames_close(&one.compute().unwrap(), &sorted(&expected, &["k"]));
+}

@@ -775,8 +775,10 @@ impl DataFrame {
     /// assert_eq!(counts.column("count").unwrap().u32().unwrap().get(0), Some(2));
     /// ```
     pub fn value_counts(&self, column: &str) -> Result<DataFrame, FrameError> {
+        // One partition, so that one sort orders every value.
         let counted = self
             .group_by([column])
+            .split_out(1)
             .agg([polars::prelude::len().alias("count")])?;
         counted.map(Step::Sort(SortSpec {
             by: vec!["count".into(), column.into()],
@@ -1008,13 +1010,16 @@ impl DataFrame {
         self.aggregate(Vec::new(), exprs.as_ref(), 8, 1)
     }
 
-    /// Groups rows by the values of `keys` for an aggregation.
+    /// Groups rows by the values of `keys` for an aggregation. How many partitions the result
+    /// gets is chosen as Dask does by default ([`GroupBy::split_out_auto`]): one for up to 15
+    /// input partitions with one key, more for more partitions or keys, so a group-by over
+    /// many partitions (likely many groups) does not end in one task holding every group.
     pub fn group_by<I: IntoIterator<Item = S>, S: Into<String>>(&self, keys: I) -> GroupBy {
         GroupBy {
             frame: self.clone(),
             keys: keys.into_iter().map(Into::into).collect(),
             split_every: 8,
-            split_out: SplitOut::Fixed(1),
+            split_out: SplitOut::Auto,
         }
     }
 
@@ -1162,12 +1167,13 @@ impl GroupBy {
         self
     }
 
-    /// Chooses `split_out` from the shape of the input, as Dask's `split_out=True` does —
-    /// never by reading data while the expression is built: with one key, one output partition
-    /// per 15 input partitions (rounded up); with `k` keys, `k - 1` per 10 input partitions,
-    /// since combinations of several keys are more likely to be distinct. At most one output
-    /// per input partition. A group-by over few partitions stays a tree reduction into one
-    /// partition; use [`GroupBy::split_out`] when the number of groups is known to be large.
+    /// Chooses `split_out` from the shape of the input — the default, as in Dask (dask-expr
+    /// tunes `split_out=None` this way) — never by reading data while the expression is built:
+    /// with one key, one output partition per 15 input partitions (rounded up); with `k` keys,
+    /// `k - 1` per 10 input partitions, since combinations of several keys are more likely to
+    /// be distinct. At most one output per input partition. A group-by over few partitions
+    /// stays a tree reduction into one partition; use [`GroupBy::split_out`] when the number of
+    /// groups is known (`split_out(1)` for one sorted result).
     ///
     /// ```
     /// use polars::prelude::*;
@@ -1191,8 +1197,9 @@ impl GroupBy {
         self
     }
 
-    /// Aggregates each group; the result has one row per group, sorted by the keys (within
-    /// each partition, with [`GroupBy::split_out`]).
+    /// Aggregates each group; the result has one row per group, sorted by the keys within
+    /// each output partition (one partition unless the input has more than 15 partitions, see
+    /// [`GroupBy::split_out_auto`]).
     ///
     /// ```
     /// use polars::prelude::*;
