@@ -52,6 +52,10 @@ use smallvec::SmallVec;
 
 use super::message::TaskId;
 
+mod intake;
+use intake::Visit;
+pub use intake::{GraphIntake, PreparedGraph};
+
 /// Bytes per second assumed for moving a stolen task's inputs (Dask's
 /// `distributed.scheduler.bandwidth`).
 pub const STEAL_BANDWIDTH: f64 = 100e6;
@@ -183,6 +187,9 @@ struct TaskRecord {
     who_has: SmallVec<[WorkerId; 2]>,
     nbytes: u64,
     wanted_by: u32,
+    /// Graphs being taken in that name this task (see [`intake`]): while pinned, a task is
+    /// neither forgotten nor freed.
+    pins: u32,
     suspicious: u32,
     retries: u32,
     fetch_failures: u32,
@@ -246,6 +253,9 @@ pub enum GraphRefused {
     /// A wanted key is not in the graph.
     #[error("requested key {0} is neither in the graph nor on the cluster")]
     MissingKey(Key),
+    /// The graph's tasks depend on each other in a cycle, so none of them could ever run.
+    #[error("task {0} depends on itself through a cycle of tasks")]
+    Cycle(Key),
 }
 
 /// Every task's record in a dense arena, indexed by its [`TaskId`].
@@ -284,6 +294,11 @@ impl TaskSlab {
 
     fn len(&self) -> usize {
         self.len
+    }
+
+    /// Makes room for `n` more tasks.
+    fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n.saturating_sub(self.free.len()));
     }
 
     fn is_empty(&self) -> bool {
@@ -382,6 +397,12 @@ impl SchedulerState {
             .map_or(TaskState::Forgotten, |t| t.state)
     }
 
+    /// Makes room for `n` more tasks (see [`intake`]).
+    fn reserve(&mut self, n: usize) {
+        self.tasks.reserve(n);
+        self.ids.reserve(n);
+    }
+
     /// The number of tasks known.
     pub fn len(&self) -> usize {
         self.tasks.len()
@@ -460,7 +481,31 @@ impl SchedulerState {
         self.clients.entry(id).or_default();
     }
 
-    /// Adds the tasks of a graph and records that `client` wants `wanted`.
+    /// Adds the tasks of a graph and records that `client` wants `wanted`, all at once (the
+    /// scheduler takes large graphs in a slice at a time instead: see [`GraphIntake`]). A
+    /// graph needing a key neither in it nor on the cluster, or with a cycle, is refused and
+    /// changes nothing. Tasks that no wanted key needs are not kept.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig, TaskState};
+    ///
+    /// let task = |k: &str, deps: &[&str]| WireTask {
+    ///     key: Key::new(k),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: deps.iter().map(|d| Key::new(*d)).collect(),
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// let graph = vec![task("b", &["a"]), task("a", &[]), task("unused", &[])];
+    /// s.update_graph(7, graph, &[Key::new("b")], &mut out).unwrap();
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+    /// assert_eq!(s.state_of(&Key::new("b")), TaskState::Waiting);
+    /// assert_eq!(s.state_of(&Key::new("unused")), TaskState::Forgotten);
+    /// let refused = s.update_graph(7, vec![task("c", &["ghost"])], &[Key::new("c")], &mut out);
+    /// assert!(refused.unwrap_err().to_string().contains("'ghost'"));
+    /// ```
     pub fn update_graph(
         &mut self,
         client: ClientId,
@@ -481,95 +526,9 @@ impl SchedulerState {
         retries: u32,
         out: &mut Outbox,
     ) -> Result<(), GraphRefused> {
-        // Check before changing anything.
-        {
-            let batch: FxHashSet<&Key> = tasks.iter().map(|t| &t.key).collect();
-            for t in &tasks {
-                for d in &t.deps {
-                    if !batch.contains(d) && !self.ids.contains_key(d) {
-                        return Err(GraphRefused::MissingDependency {
-                            key: t.key.clone(),
-                            dependency: d.clone(),
-                        });
-                    }
-                }
-            }
-            for k in wanted {
-                if !batch.contains(k) && !self.ids.contains_key(k) {
-                    return Err(GraphRefused::MissingKey(k.clone()));
-                }
-            }
-        }
-        let mut pending: Vec<(TaskId, Vec<Key>)> = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            if self.ids.contains_key(&t.key) {
-                continue;
-            }
-            let key = t.key.clone();
-            let id = self.tasks.insert(TaskRecord {
-                key: t.key,
-                op: Arc::new(t.op),
-                inputs: Vec::new(),
-                deps: Vec::new(),
-                dependents: Vec::new(),
-                state: TaskState::Released,
-                waiting_on: 0,
-                who_has: SmallVec::new(),
-                nbytes: 0,
-                wanted_by: 0,
-                suspicious: 0,
-                retries,
-                fetch_failures: 0,
-                error: None,
-            });
-            self.ids.insert(key, id);
-            // Inputs are resolved below, once every key of the batch has an id.
-            pending.push((id, t.deps));
-        }
-        for (id, deps) in pending {
-            let inputs: Vec<TaskId> = deps
-                .iter()
-                .map(|d| self.ids.get(d).copied().unwrap_or(0))
-                .collect();
-            let mut unique = inputs.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            for d in &unique {
-                if let Some(dep) = self.tasks.get_mut(d) {
-                    dep.dependents.push(id);
-                }
-            }
-            if let Some(rec) = self.tasks.get_mut(&id) {
-                rec.inputs = inputs;
-                rec.deps = unique;
-            }
-        }
-        let client_wants = self.clients.entry(client).or_default();
-        let mut roots = Vec::new();
-        for k in wanted {
-            let Some(&id) = self.ids.get(k) else { continue };
-            if client_wants.insert(id) {
-                if let Some(t) = self.tasks.get_mut(&id) {
-                    t.wanted_by += 1;
-                }
-            }
-            roots.push(id);
-        }
-        for &id in &roots {
-            match self.tasks.get(&id).map(|t| t.state) {
-                Some(TaskState::Memory) => out.ready.entry(client).or_default().push(id),
-                Some(TaskState::Erred) => {
-                    if let Some(t) = self.tasks.get(&id) {
-                        out.erred
-                            .entry(client)
-                            .or_default()
-                            .push((t.key.clone(), t.error.clone().unwrap_or_default()));
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.activate(&roots, out);
+        let graph = PreparedGraph::new(tasks, wanted.to_vec(), Vec::new(), retries);
+        let mut intake = self.begin_graph(client, graph);
+        while !self.continue_graph(&mut intake, usize::MAX, out)? {}
         Ok(())
     }
 
@@ -584,36 +543,10 @@ impl SchedulerState {
         let mut ready = Vec::new();
         let mut failed = Vec::new();
         while let Some(id) = stack.pop() {
-            let Some(t) = self.tasks.get(&id) else {
-                continue;
-            };
-            if t.state != TaskState::Released {
-                continue;
-            }
-            let mut waiting_on = 0;
-            let mut erred_dep = None;
-            for d in &t.deps {
-                match self.tasks.get(d).map(|x| x.state) {
-                    Some(TaskState::Memory) => {}
-                    Some(TaskState::Erred) => erred_dep = Some(*d),
-                    Some(TaskState::Released) => {
-                        waiting_on += 1;
-                        stack.push(*d);
-                    }
-                    Some(_) => waiting_on += 1,
-                    None => {}
-                }
-            }
-            // Deps pushed above are still `Released` and become `Waiting` when popped; they are
-            // counted here already.
-            self.set_state(id, TaskState::Waiting);
-            if let Some(t) = self.tasks.get_mut(&id) {
-                t.waiting_on = waiting_on;
-            }
-            if let Some(d) = erred_dep {
-                failed.push((id, d));
-            } else if waiting_on == 0 {
-                ready.push(id);
+            match self.visit_for_activation(id, &mut stack) {
+                Visit::Skipped | Visit::Waiting => {}
+                Visit::Ready { .. } => ready.push(id),
+                Visit::InputErred(dep) => failed.push((id, dep)),
             }
         }
         for (id, dep) in failed {
@@ -622,6 +555,43 @@ impl SchedulerState {
         }
         for id in ready.into_iter().rev() {
             self.make_ready(id, out);
+        }
+    }
+
+    /// One step of the activation walk: a released task becomes waiting, counting the inputs
+    /// not in memory; its released inputs go on `stack` to be visited next.
+    fn visit_for_activation(&mut self, id: TaskId, stack: &mut Vec<TaskId>) -> Visit {
+        let Some(t) = self.tasks.get(&id) else {
+            return Visit::Skipped;
+        };
+        if t.state != TaskState::Released {
+            return Visit::Skipped;
+        }
+        let mut waiting_on = 0;
+        let mut erred_dep = None;
+        for d in &t.deps {
+            match self.tasks.get(d).map(|x| x.state) {
+                Some(TaskState::Memory) => {}
+                Some(TaskState::Erred) => erred_dep = Some(*d),
+                Some(TaskState::Released) => {
+                    waiting_on += 1;
+                    stack.push(*d);
+                }
+                Some(_) => waiting_on += 1,
+                None => {}
+            }
+        }
+        let root = t.deps.is_empty();
+        // Deps pushed above are still `Released` and become `Waiting` when popped; they are
+        // counted here already.
+        self.set_state(id, TaskState::Waiting);
+        if let Some(t) = self.tasks.get_mut(&id) {
+            t.waiting_on = waiting_on;
+        }
+        match erred_dep {
+            Some(d) => Visit::InputErred(d),
+            None if waiting_on == 0 => Visit::Ready { root },
+            None => Visit::Waiting,
         }
     }
 
@@ -802,6 +772,27 @@ impl SchedulerState {
         }
     }
 
+    /// Places a ready root task on the least busy worker, room or not (a small submission
+    /// that should not wait behind a large graph's queue); queues it only with no worker.
+    fn place_now(&mut self, id: TaskId, out: &mut Outbox) {
+        let worker = self
+            .workers
+            .iter()
+            .min_by(|(ia, a), (ib, b)| {
+                let la = a.processing.len() as f64 / a.nthreads as f64;
+                let lb = b.processing.len() as f64 / b.nthreads as f64;
+                la.total_cmp(&lb).then(ia.cmp(ib))
+            })
+            .map(|(id, _)| *id);
+        match worker {
+            Some(w) => self.send_to(id, w, out),
+            None => {
+                self.set_state(id, TaskState::Queued);
+                self.queue.push_back(id);
+            }
+        }
+    }
+
     fn send_to(&mut self, id: TaskId, worker: WorkerId, out: &mut Outbox) {
         self.set_state(id, TaskState::Processing(worker));
         if let Some(w) = self.workers.get_mut(&worker) {
@@ -834,6 +825,7 @@ impl SchedulerState {
     fn needs_result(&self, id: TaskId) -> bool {
         self.tasks.get(&id).is_some_and(|t| {
             t.wanted_by > 0
+                || t.pins > 0
                 || t.dependents
                     .iter()
                     .any(|d| self.tasks.get(d).is_some_and(|x| x.state.is_pending()))
@@ -1022,6 +1014,7 @@ impl SchedulerState {
                 continue;
             };
             if t.wanted_by > 0
+                || t.pins > 0
                 || !t.dependents.is_empty()
                 || !matches!(t.state, TaskState::Released | TaskState::Erred)
             {
@@ -1680,11 +1673,11 @@ mod tests {
         s.task_finished(1, t0, 8, &mut out);
         assert_eq!(out.free.remove(&1), Some(vec![t0]));
         assert!(out.ready.is_empty());
-        // Submitted again, the key runs again.
+        // Submitted again, the key runs again: alone, it is placed at once rather than queued
+        // behind a full worker.
         s.update_graph(7, vec![task("t0", &[])], &keys(&["t0"]), &mut out)
             .unwrap();
-        assert_eq!(s.state_of(&Key::new("t0")), TaskState::Queued);
-        s.task_finished(1, t1, 8, &mut out);
+        assert_eq!(s.state_of(&Key::new("t0")), TaskState::Processing(1));
         assert_eq!(sent(&mut out, 1), vec![id(&s, "t0")]);
     }
 
