@@ -252,6 +252,8 @@ pub fn message_name(m: &Message) -> &'static str {
         Message::Data { .. } => "Data",
         Message::GetWorkers => "GetWorkers",
         Message::Workers { .. } => "Workers",
+        Message::GetSchedulerInfo => "GetSchedulerInfo",
+        Message::SchedulerInfo(_) => "SchedulerInfo",
         Message::Cancel { .. } => "Cancel",
         Message::Cancelled { .. } => "Cancelled",
         Message::CancelCompute { .. } => "CancelCompute",

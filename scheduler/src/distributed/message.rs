@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub type TaskId = u64;
 
 /// The version of this protocol; peers with another version are refused.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Who is on the other side of a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +202,29 @@ pub struct Heartbeat {
     pub stored_bytes: u64,
 }
 
+/// What the scheduler is doing, in counts (Dask's `client.scheduler_info()`, with the task
+/// counts of its dashboard).
+///
+/// ```
+/// use dusk_scheduler::distributed::message::SchedulerInfo;
+/// let idle = SchedulerInfo::default();
+/// assert_eq!((idle.tasks, idle.graphs_arriving), (0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulerInfo {
+    /// Workers connected.
+    pub workers: u64,
+    /// Tasks the scheduler knows, in any state.
+    pub tasks: u64,
+    /// Ready root tasks waiting for a worker with room.
+    pub queued: u64,
+    /// Graphs received and not yet wholly taken in (large graphs are taken in a slice at a
+    /// time, answering other clients in between).
+    pub graphs_arriving: u64,
+    /// Tasks of those graphs not yet added.
+    pub tasks_arriving: u64,
+}
+
 /// A result the scheduler tells a client about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyReady {
@@ -363,6 +386,10 @@ pub enum Message {
         /// The workers.
         items: Vec<(String, String, Heartbeat)>,
     },
+    /// Client → scheduler: what are you doing?
+    GetSchedulerInfo,
+    /// Scheduler → client: the answer to `GetSchedulerInfo`.
+    SchedulerInfo(SchedulerInfo),
     /// Client → scheduler: cancel these keys (Dask's `client.cancel`). The client drops its
     /// interest in them; the tasks no other client needs are forgotten, with their dependents
     /// this client wants and the inputs nothing else needs.

@@ -32,7 +32,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{self, message_name, Sender};
 use super::frame::{FrameError, FrameLimits, RawFrame};
-use super::message::{ComputeTask, DataKind, Heartbeat, KeyReady, Message, Role, TaskId};
+use super::message::{
+    ComputeTask, DataKind, Heartbeat, KeyReady, Message, Role, SchedulerInfo, TaskId,
+};
 use super::state::{GraphIntake, GraphRefused, Outbox, PreparedGraph, SchedulerState, StateConfig};
 use super::{log_info, log_warn, DistributedError};
 
@@ -560,6 +562,22 @@ impl Scheduler {
                 // One reply per request, ahead of this batch's other news (see `cancel_keys`).
                 if let Some(tx) = self.clients.get(&conn) {
                     let _ = tx.send(Message::Cancelled { keys }.into());
+                }
+            }
+            Message::GetSchedulerInfo => {
+                let info = SchedulerInfo {
+                    workers: self.workers.len() as u64,
+                    tasks: self.state.len() as u64,
+                    queued: self.state.queued() as u64,
+                    graphs_arriving: self.intakes.len() as u64,
+                    tasks_arriving: self
+                        .intakes
+                        .iter()
+                        .map(|(i, _)| i.tasks_left() as u64)
+                        .sum(),
+                };
+                if let Some(tx) = self.clients.get(&conn) {
+                    let _ = tx.send(Message::SchedulerInfo(info).into());
                 }
             }
             Message::GetWorkers => {

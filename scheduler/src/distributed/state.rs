@@ -369,6 +369,8 @@ pub struct SchedulerState {
     workers: FxHashMap<WorkerId, WorkerRecord>,
     clients: FxHashMap<ClientId, FxHashSet<TaskId>>,
     queue: VecDeque<TaskId>,
+    /// Tasks in the `Queued` state (the queue may also hold entries that left it).
+    queued: usize,
     no_workers_since: Option<Instant>,
     /// Tasks the state has sent to workers, over its lifetime.
     pub tasks_sent: u64,
@@ -384,6 +386,7 @@ impl SchedulerState {
             workers: FxHashMap::default(),
             clients: FxHashMap::default(),
             queue: VecDeque::new(),
+            queued: 0,
             no_workers_since: Some(Instant::now()),
             tasks_sent: 0,
         }
@@ -406,6 +409,27 @@ impl SchedulerState {
     /// The number of tasks known.
     pub fn len(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// The number of ready root tasks waiting for a worker with room.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig};
+    /// let task = |i: u32| WireTask {
+    ///     key: Key::part("t", i),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: vec![],
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// let keys: Vec<Key> = (0..10).map(|i| Key::part("t", i)).collect();
+    /// s.update_graph(7, (0..10).map(task).collect(), &keys, &mut out).unwrap();
+    /// assert_eq!(s.queued(), 8, "one thread holds two tasks at a time");
+    /// ```
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 
     /// Whether no task is known.
@@ -455,6 +479,12 @@ impl SchedulerState {
                 t.state,
                 next
             );
+            match (t.state, next) {
+                (TaskState::Queued, TaskState::Queued) => {}
+                (TaskState::Queued, _) => self.queued = self.queued.saturating_sub(1),
+                (_, TaskState::Queued) => self.queued += 1,
+                _ => {}
+            }
             t.state = next;
         }
     }
@@ -1657,9 +1687,11 @@ mod tests {
         assert_eq!(sent(&mut out, 1), vec![t0, t1], "1 thread x saturation 2");
         assert_eq!(s.state_of(&Key::new("t2")), TaskState::Queued);
         // Queued: forgotten, and no worker hears of it.
+        assert_eq!(s.queued(), 1);
         let gone = s.cancel_keys(7, &keys(&["t2"]), &mut out);
         assert_eq!(gone, keys(&["t2"]));
         assert_eq!(s.state_of(&Key::new("t2")), TaskState::Forgotten);
+        assert_eq!(s.queued(), 0);
         assert!(out.cancel.is_empty() && out.compute.is_empty());
         // Running: the worker is told to drop it; its slot is free again.
         s.cancel_keys(7, &keys(&["t0"]), &mut out);
