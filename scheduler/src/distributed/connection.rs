@@ -245,6 +245,7 @@ pub fn message_name(m: &Message) -> &'static str {
         Message::Free { .. } => "Free",
         Message::Steal { .. } => "Steal",
         Message::Stolen { .. } => "Stolen",
+        Message::WorkerStatus { .. } => "WorkerStatus",
         Message::Finished { .. } => "Finished",
         Message::Failed { .. } => "Failed",
         Message::Heartbeat(_) => "Heartbeat",

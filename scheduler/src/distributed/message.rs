@@ -347,7 +347,14 @@ pub enum Message {
         /// The tasks.
         ids: Vec<TaskId>,
     },
-    /// Worker → scheduler: the tasks given back (the others had started).
+    /// Worker → scheduler: the worker paused (its results hold more memory than its pause
+    /// threshold: it starts no new task) or resumed.
+    WorkerStatus {
+        /// Whether it is paused now.
+        paused: bool,
+    },
+    /// Worker → scheduler: the tasks given back (the others had started); the answer to
+    /// `Steal`, and also sent unasked by a paused worker for the tasks it will not start.
     Stolen {
         /// The tasks.
         ids: Vec<TaskId>,

@@ -537,6 +537,13 @@ impl Scheduler {
                 }
             }
             Message::Stolen { ids } => self.state.stolen(conn, &ids, out),
+            Message::WorkerStatus { paused } => {
+                log_info(format_args!(
+                    "worker {conn} {}",
+                    if paused { "paused" } else { "resumed" }
+                ));
+                self.state.set_paused(conn, paused, out);
+            }
             Message::Heartbeat(h) => {
                 if let Some(w) = self.workers.get_mut(&conn) {
                     w.heartbeat = h;

@@ -205,6 +205,8 @@ struct WorkerRecord {
     done: u64,
     /// Measured tasks finished per second (moving average).
     rate: f64,
+    /// Paused by its memory: sent no new task until it resumes.
+    paused: bool,
 }
 
 /// What the state machine wants said, gathered per recipient so the server sends batches.
@@ -500,10 +502,48 @@ impl SchedulerState {
                 has: FxHashSet::default(),
                 done: 0,
                 rate: 0.0,
+                paused: false,
             },
         );
         self.no_workers_since = None;
         self.drain_queue(out);
+    }
+
+    /// The workers not paused: those new work may go to.
+    fn running(&self) -> impl Iterator<Item = (&WorkerId, &WorkerRecord)> {
+        self.workers.iter().filter(|(_, w)| !w.paused)
+    }
+
+    /// A worker paused (its results hold more memory than its pause threshold) or resumed.
+    /// A paused worker is sent no new task — its tasks not started come back from it and are
+    /// placed elsewhere ([`SchedulerState::stolen`]), or queue until a worker runs; resuming,
+    /// it takes queued work at once.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig, TaskState};
+    /// let task = |k: &str| WireTask {
+    ///     key: Key::new(k),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: vec![],
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// s.set_paused(1, true, &mut out);
+    /// s.update_graph(7, vec![task("a")], &[Key::new("a")], &mut out).unwrap();
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Queued, "nowhere to run");
+    /// s.set_paused(1, false, &mut out);
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+    /// ```
+    pub fn set_paused(&mut self, worker: WorkerId, paused: bool, out: &mut Outbox) {
+        let Some(w) = self.workers.get_mut(&worker) else {
+            return;
+        };
+        w.paused = paused;
+        if !paused {
+            self.drain_queue(out);
+        }
     }
 
     /// A client connected.
@@ -675,9 +715,8 @@ impl SchedulerState {
     /// task next to a large input stays where the input is.
     pub fn balance(&mut self, out: &mut Outbox) {
         let idle = self
-            .workers
-            .values()
-            .filter(|w| w.processing.is_empty())
+            .running()
+            .filter(|(_, w)| w.processing.is_empty())
             .count();
         if idle == 0 || !self.queue.is_empty() {
             return;
@@ -730,8 +769,7 @@ impl SchedulerState {
             self.set_state(id, TaskState::Released);
             self.set_state(id, TaskState::Waiting);
             let thief = self
-                .workers
-                .iter()
+                .running()
                 .filter(|(w, _)| **w != worker)
                 .min_by_key(|(w, r)| (r.processing.len(), **w))
                 .map(|(w, _)| *w);
@@ -747,8 +785,7 @@ impl SchedulerState {
         let Some(t) = self.tasks.get(&id) else { return };
         let worker = if t.deps.is_empty() {
             // Root task: the least busy worker with room, else queue.
-            self.workers
-                .iter()
+            self.running()
                 .filter(|(_, w)| w.processing.len() < self.capacity(w))
                 .min_by(|(ia, a), (ib, b)| {
                     let la = a.processing.len() as f64 / a.nthreads as f64;
@@ -782,13 +819,12 @@ impl SchedulerState {
                             > (bb, std::cmp::Reverse(bbusy), std::cmp::Reverse(bw))
                     }
                 };
-                if better && self.workers.contains_key(&w) {
+                if better && self.workers.get(&w).is_some_and(|r| !r.paused) {
                     best = Some((bytes, busy, w));
                 }
             }
             best.map(|(_, _, w)| w).or_else(|| {
-                self.workers
-                    .iter()
+                self.running()
                     .min_by_key(|(i, w)| (w.processing.len(), **i))
                     .map(|(i, _)| *i)
             })
@@ -803,11 +839,11 @@ impl SchedulerState {
     }
 
     /// Places a ready root task on the least busy worker, room or not (a small submission
-    /// that should not wait behind a large graph's queue); queues it only with no worker.
+    /// that should not wait behind a large graph's queue); queues it only with no worker
+    /// running.
     fn place_now(&mut self, id: TaskId, out: &mut Outbox) {
         let worker = self
-            .workers
-            .iter()
+            .running()
             .min_by(|(ia, a), (ib, b)| {
                 let la = a.processing.len() as f64 / a.nthreads as f64;
                 let lb = b.processing.len() as f64 / b.nthreads as f64;
@@ -839,11 +875,12 @@ impl SchedulerState {
                 continue;
             }
             let has_room = self
-                .workers
-                .values()
-                .any(|w| w.processing.len() < self.capacity(w));
+                .running()
+                .any(|(_, w)| w.processing.len() < self.capacity(w));
             let is_root = self.tasks.get(&id).is_some_and(|t| t.deps.is_empty());
-            if self.workers.is_empty() || (is_root && !has_room) {
+            // With every worker paused (or none), nothing can be placed: placing would only
+            // queue the task again.
+            if self.running().next().is_none() || (is_root && !has_room) {
                 return;
             }
             self.queue.pop_front();
@@ -1542,6 +1579,87 @@ mod tests {
         s.add_worker(2, "w2".into(), 1, &mut out);
         s.balance(&mut out);
         assert!(out.steal.is_empty(), "{:?}", out.steal);
+    }
+
+    #[test]
+    fn paused_workers_get_no_new_work_and_what_they_hand_back_runs_elsewhere() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.add_worker(2, "w2".into(), 1, &mut out);
+        let tasks: Vec<WireTask> = (0..4).map(|i| task(&format!("t{i}"), &[])).collect();
+        let wanted: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &wanted, &mut out).unwrap();
+        let on_1 = sent(&mut out, 1);
+        assert_eq!(on_1.len(), 2);
+        assert_eq!(sent(&mut out, 2).len(), 2);
+        // Worker 1 pauses and hands back what it had not started: it goes to worker 2.
+        s.set_paused(1, true, &mut out);
+        s.stolen(1, &on_1, &mut out);
+        assert_eq!(sent(&mut out, 2), on_1);
+        // New work, and the dependents of worker 1's results, go to worker 2 only.
+        s.update_graph(7, vec![task("more", &[])], &keys(&["more"]), &mut out)
+            .unwrap();
+        assert_eq!(sent(&mut out, 2), vec![id(&s, "more")]);
+        s.update_graph(
+            7,
+            vec![task("t9", &[]), task("next", &["t9"])],
+            &keys(&["next"]),
+            &mut out,
+        )
+        .unwrap();
+        let t9 = id(&s, "t9");
+        assert_eq!(sent(&mut out, 2), vec![t9]);
+        assert!(out.compute.is_empty());
+        // Worker 1 still finishes what it was running; its result's dependent runs on 2.
+        s.stolen(2, &[t9], &mut out);
+        assert_eq!(
+            s.state_of(&Key::new("t9")),
+            TaskState::Queued,
+            "nowhere else to go"
+        );
+        s.set_paused(1, false, &mut out);
+        assert_eq!(
+            sent(&mut out, 1),
+            vec![t9],
+            "resumed, worker 1 takes the queue"
+        );
+        s.set_paused(1, true, &mut out);
+        s.task_finished(1, t9, 8, &mut out);
+        assert_eq!(sent(&mut out, 2), vec![id(&s, "next")]);
+        assert!(!out.compute.contains_key(&1));
+    }
+
+    #[test]
+    fn a_lone_paused_worker_queues_everything_and_takes_it_when_it_resumes() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(7, vec![task("a", &[])], &keys(&["a"]), &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        assert_eq!(sent(&mut out, 1), vec![a]);
+        s.set_paused(1, true, &mut out);
+        s.task_finished(1, a, 8, &mut out);
+        // A dependent of a result the paused worker holds, and a new root: both wait.
+        s.update_graph(
+            7,
+            vec![task("b", &["a"]), task("c", &[])],
+            &keys(&["b", "c"]),
+            &mut out,
+        )
+        .unwrap();
+        assert!(out.compute.is_empty());
+        assert_eq!(s.state_of(&Key::new("b")), TaskState::Queued);
+        assert_eq!(s.state_of(&Key::new("c")), TaskState::Queued);
+        s.measure(Duration::from_millis(100), &mut out);
+        assert!(out.compute.is_empty() && out.steal.is_empty());
+        s.set_paused(1, false, &mut out);
+        let mut resumed = sent(&mut out, 1);
+        resumed.sort();
+        let mut expected = vec![id(&s, "b"), id(&s, "c")];
+        expected.sort();
+        assert_eq!(resumed, expected);
     }
 
     #[test]

@@ -748,12 +748,11 @@ impl SchedulerState {
         }
     }
 
-    /// How many tasks the workers hold at most before root tasks queue (without the extra of
-    /// fast workers).
+    /// How many tasks the running workers hold at most before root tasks queue (without the
+    /// extra of fast workers).
     fn cluster_slots(&self) -> usize {
-        self.workers
-            .values()
-            .map(|w| (w.nthreads as f64 * self.config.saturation).ceil() as usize)
+        self.running()
+            .map(|(_, w)| (w.nthreads as f64 * self.config.saturation).ceil() as usize)
             .sum()
     }
 }
