@@ -200,6 +200,8 @@ pub struct Heartbeat {
     pub stored: u64,
     /// Bytes held now.
     pub stored_bytes: u64,
+    /// Whether the worker is paused (its memory is past its pause threshold).
+    pub paused: bool,
 }
 
 /// What the scheduler is doing, in counts (Dask's `client.scheduler_info()`, with the task
