@@ -27,6 +27,7 @@
 use dusk_core::{Key, WireOp, WireTask};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use super::{ClientId, GraphRefused, Outbox, SchedulerState, TaskRecord, TaskState};
@@ -109,22 +110,19 @@ impl PreparedGraph {
         wanted_tasks: Vec<u32>,
         retries: u32,
     ) -> PreparedGraph {
-        // Positions of the first occurrence of each key; `unique[i]` is the position among
-        // unique tasks of the task sent at position `i`.
-        let mut position: FxHashMap<Key, u32> = FxHashMap::default();
+        // `unique[i]`: the position among distinct tasks of the task sent at position `i`;
+        // `first[u]`: where distinct task `u` was first sent. Keys are borrowed, not copied.
+        let mut position: FxHashMap<&Key, u32> = FxHashMap::default();
         position.reserve(tasks.len());
         let mut unique: Vec<u32> = Vec::with_capacity(tasks.len());
-        let mut kept: Vec<WireTask> = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            let next = kept.len() as u32;
-            match position.entry(t.key.clone()) {
-                std::collections::hash_map::Entry::Occupied(e) => unique.push(*e.get()),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(next);
-                    unique.push(next);
-                    kept.push(t);
-                }
-            }
+        let mut first: Vec<u32> = Vec::with_capacity(tasks.len());
+        for (i, t) in tasks.iter().enumerate() {
+            let next = first.len() as u32;
+            let u = *position.entry(&t.key).or_insert_with(|| {
+                first.push(i as u32);
+                next
+            });
+            unique.push(u);
         }
         let mut external: Vec<(Key, Option<u32>)> = Vec::new();
         let mut external_at: FxHashMap<Key, u32> = FxHashMap::default();
@@ -139,49 +137,83 @@ impl PreparedGraph {
             });
             Ref::External(i)
         };
-        let mut inputs: Vec<Vec<Ref>> = Vec::with_capacity(kept.len());
-        for (i, t) in kept.iter().enumerate() {
-            inputs.push(t.deps.iter().map(|d| resolve(d, Some(i as u32))).collect());
+        let mut inputs: Vec<Vec<Ref>> = Vec::with_capacity(first.len());
+        for (u, &i) in first.iter().enumerate() {
+            let deps = &tasks[i as usize].deps;
+            inputs.push(deps.iter().map(|d| resolve(d, Some(u as u32))).collect());
         }
         let mut wanted_refs: Vec<Ref> = wanted.iter().map(|k| resolve(k, None)).collect();
+        drop(position);
         let mut ignored_positions = 0;
         for p in wanted_tasks {
             match unique.get(p as usize) {
-                Some(&i) => wanted_refs.push(Ref::Local(i)),
+                Some(&u) => wanted_refs.push(Ref::Local(u)),
                 None => ignored_positions += 1,
             }
         }
-        let (order, cycle) = topological_order(&inputs);
-        let cycle = cycle.map(|i| kept[i as usize].key.clone());
+        let repeats = first.len() < tasks.len();
+        // Graphs are usually built inputs first: then there is nothing to reorder.
+        let in_order = inputs.iter().enumerate().all(|(u, refs)| {
+            refs.iter()
+                .all(|r| !matches!(r, Ref::Local(d) if *d as usize >= u))
+        });
+        if in_order && !repeats {
+            let tasks = tasks
+                .into_iter()
+                .zip(inputs)
+                .map(|(t, inputs)| {
+                    Some(PreparedTask {
+                        key: t.key,
+                        op: t.op,
+                        inputs,
+                    })
+                })
+                .collect();
+            return PreparedGraph {
+                tasks,
+                external,
+                wanted: wanted_refs,
+                retries,
+                cycle: None,
+                ignored_positions,
+            };
+        }
+        let (order, cycle) = if in_order {
+            ((0..first.len() as u32).collect(), None)
+        } else {
+            topological_order(&inputs)
+        };
+        let cycle = cycle.map(|u| tasks[first[u as usize] as usize].key.clone());
         // Renumber so that position = place in the order.
-        let mut place = vec![0u32; kept.len()];
-        for (p, &i) in order.iter().enumerate() {
-            place[i as usize] = p as u32;
+        let mut place = vec![0u32; first.len()];
+        for (p, &u) in order.iter().enumerate() {
+            place[u as usize] = p as u32;
         }
         let renumber = |r: Ref| match r {
-            Ref::Local(i) => Ref::Local(place[i as usize]),
+            Ref::Local(u) => Ref::Local(place[u as usize]),
             e => e,
         };
-        for (key, needed_by) in &mut external {
-            let _ = key;
-            if let Some(i) = needed_by {
-                *i = place[*i as usize];
+        for (_, needed_by) in &mut external {
+            if let Some(u) = needed_by {
+                *u = place[*u as usize];
             }
         }
         for r in &mut wanted_refs {
             *r = renumber(*r);
         }
-        let mut slots: Vec<Option<(WireTask, Vec<Ref>)>> =
-            kept.into_iter().zip(inputs).map(Some).collect();
+        // Repeats of a key are dropped here.
+        let mut slots: Vec<Option<WireTask>> = tasks.into_iter().map(Some).collect();
+        let mut inputs: Vec<Option<Vec<Ref>>> = inputs.into_iter().map(Some).collect();
         let tasks = order
             .iter()
-            .filter_map(|&i| slots[i as usize].take())
-            .map(|(t, inputs)| {
-                Some(PreparedTask {
+            .filter_map(|&u| {
+                let t = slots[first[u as usize] as usize].take()?;
+                let refs = inputs[u as usize].take()?;
+                Some(Some(PreparedTask {
                     key: t.key,
                     op: t.op,
-                    inputs: inputs.into_iter().map(renumber).collect(),
-                })
+                    inputs: refs.into_iter().map(renumber).collect(),
+                }))
             })
             .collect();
         PreparedGraph {
@@ -588,19 +620,24 @@ impl SchedulerState {
             };
             // A task with a thousand inputs is a thousand times the work.
             *budget = budget.saturating_sub(1 + inputs.len());
-            if let Some(&id) = self.ids.get(&key) {
-                // Known already (another graph, or an earlier one): the graph shares it.
-                self.pin(id);
-                intake.ids.push(id);
-                continue;
-            }
+            // One lookup for both cases: the key is hashed once.
+            let slot = match self.ids.entry(key) {
+                Entry::Occupied(known) => {
+                    // Known already (another graph, or an earlier one): the graph shares it.
+                    let id = *known.get();
+                    self.pin(id);
+                    intake.ids.push(id);
+                    continue;
+                }
+                Entry::Vacant(slot) => slot,
+            };
             // Inputs come earlier in the order, so they have ids already.
             let inputs: Vec<TaskId> = inputs.iter().map(|r| intake.resolve(*r)).collect();
             let mut deps = inputs.clone();
             deps.sort_unstable();
             deps.dedup();
             let id = self.tasks.insert(TaskRecord {
-                key: key.clone(),
+                key: slot.key().clone(),
                 op: Arc::new(op),
                 inputs,
                 deps: Vec::new(),
@@ -616,6 +653,7 @@ impl SchedulerState {
                 fetch_failures: 0,
                 error: None,
             });
+            slot.insert(id);
             for d in &deps {
                 if let Some(dep) = self.tasks.get_mut(d) {
                     dep.dependents.push(id);
@@ -624,7 +662,6 @@ impl SchedulerState {
             if let Some(rec) = self.tasks.get_mut(&id) {
                 rec.deps = deps;
             }
-            self.ids.insert(key, id);
             intake.ids.push(id);
         }
     }
