@@ -4,9 +4,10 @@
 //! The scheduler takes a large graph in a slice at a time and answers everyone else between
 //! slices, and a small submission is placed at once rather than queued behind the large graph's
 //! root tasks. The test shows both with facts of order, not times: client B's round trips are
-//! answered while the scheduler is still taking client A's graph in, and again while most of
-//! A's tasks still wait in the queue. An ignored test prints B's round-trip latencies during
-//! A's submission, to measure what the test only orders.
+//! answered while the scheduler is still taking client A's graph in, again while most of A's
+//! tasks still wait in the queue, and again while the scheduler forgets A's graph once A lets
+//! it go. An ignored test prints B's round-trip latencies during A's submission, to measure
+//! what the test only orders.
 
 use std::time::{Duration, Instant};
 
@@ -172,6 +173,18 @@ fn a_million_task_graph_does_not_stall_other_clients() {
             );
         }
         check_total(&total);
+
+        // Dropping A's result releases its million tasks, a slice at a time: B is answered
+        // while they go.
+        drop(total);
+        while b.scheduler_info().expect("info").tasks >= n {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        round_trip(&b, i);
+        assert!(
+            b.scheduler_info().expect("info").tasks > 0,
+            "the scheduler forgot A's graph without answering B in between"
+        );
     });
 }
 

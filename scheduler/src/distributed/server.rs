@@ -18,6 +18,9 @@
 //! small submission from another client waits for one slice, not for the whole graph. Until
 //! its graph is in, that client's reader reads nothing more from it, so the client's later
 //! messages (releasing a key, another graph) still come after it.
+//!
+//! Releasing such a graph is sliced the same way: the tasks its last key leaves unneeded are
+//! released and forgotten a slice per turn ([`SchedulerState::release_some`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -215,7 +218,8 @@ pub async fn serve(
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tokio::pin!(stop);
     loop {
-        let taking_in = !sched.intakes.is_empty();
+        // Large graphs arriving or released: their work goes a slice per turn.
+        let sliced_work = !sched.intakes.is_empty() || sched.state.is_releasing();
         tokio::select! {
             _ = &mut stop => break,
             _ = tick.tick() => {
@@ -223,18 +227,19 @@ pub async fn serve(
                 sched.tick(&mut out);
                 sched.flush(out);
             }
-            ev = events.recv(), if !taking_in => {
+            ev = events.recv(), if !sliced_work => {
                 let Some(ev) = ev else { break };
                 let mut out = Outbox::default();
                 sched.handle(ev, &mut out);
                 sched.handle_waiting(&mut events, &mut out);
                 sched.flush(out);
             }
-            _ = std::future::ready(()), if taking_in => {
+            _ = std::future::ready(()), if sliced_work => {
                 // Whoever spoke since the last slice is answered before the next slice.
                 let mut out = Outbox::default();
                 sched.handle_waiting(&mut events, &mut out);
                 sched.take_in_slice(&mut out);
+                sched.state.release_some(sched.slice, &mut out);
                 sched.flush(out);
                 // Let the connections' readers run: their messages are handled next turn.
                 tokio::task::yield_now().await;

@@ -67,6 +67,14 @@ pub const UNKNOWN_TASK_SECONDS: f64 = 0.5;
 /// A worker's number.
 pub type WorkerId = u64;
 
+/// The work of following released keys through done at most per change of the state (see
+/// [`SchedulerState::release_some`]): a few milliseconds.
+///
+/// ```
+/// assert_eq!(dusk_scheduler::distributed::state::RELEASE_SLICE, 4096);
+/// ```
+pub const RELEASE_SLICE: usize = 4096;
+
 /// How many times a task is rescheduled because its inputs could not be fetched before the
 /// fetch error becomes the task's error.
 pub const MAX_FETCH_FAILURES: u32 = 10;
@@ -371,6 +379,10 @@ pub struct SchedulerState {
     workers: FxHashMap<WorkerId, WorkerRecord>,
     clients: FxHashMap<ClientId, FxHashSet<TaskId>>,
     queue: VecDeque<TaskId>,
+    /// Tasks to release, and to forget, if nothing needs them once their turn comes (see
+    /// [`SchedulerState::release_some`]).
+    releasing: Vec<TaskId>,
+    forgetting: Vec<TaskId>,
     /// Tasks in the `Queued` state (the queue may also hold entries that left it).
     queued: usize,
     no_workers_since: Option<Instant>,
@@ -388,6 +400,8 @@ impl SchedulerState {
             workers: FxHashMap::default(),
             clients: FxHashMap::default(),
             queue: VecDeque::new(),
+            releasing: Vec::new(),
+            forgetting: Vec::new(),
             queued: 0,
             no_workers_since: Some(Instant::now()),
             tasks_sent: 0,
@@ -958,6 +972,7 @@ impl SchedulerState {
         }
         self.release_if_unneeded(id, out);
         self.drain_queue(out);
+        self.settle(out);
     }
 
     /// A task failed on a worker. `missing_input` failures (an input could not be fetched)
@@ -1070,40 +1085,115 @@ impl SchedulerState {
             TaskState::Waiting | TaskState::Queued => self.set_state(id, TaskState::Released),
             _ => {}
         }
-        self.forget_if_unreferenced(id, out);
+        self.forget_if_unreferenced(id);
     }
 
     /// Forgets `id` (and then its inputs) if no client wants it and no task depends on it.
-    fn forget_if_unreferenced(&mut self, id: TaskId, out: &mut Outbox) {
-        let mut stack: SmallVec<[TaskId; 8]> = smallvec::smallvec![id];
-        while let Some(id) = stack.pop() {
-            let Some(t) = self.tasks.get(&id) else {
-                continue;
-            };
-            if t.wanted_by > 0
-                || t.pins > 0
-                || !t.dependents.is_empty()
-                || !matches!(t.state, TaskState::Released | TaskState::Erred)
-            {
-                continue;
+    /// Forgets `id` (and then its inputs) if no client wants it and no task depends on it,
+    /// when its turn comes (see [`SchedulerState::release_some`]).
+    fn forget_if_unreferenced(&mut self, id: TaskId) {
+        self.forgetting.push(id);
+    }
+
+    fn forget_step(&mut self, id: TaskId, out: &mut Outbox) -> usize {
+        let Some(t) = self.tasks.get(&id) else {
+            return 0;
+        };
+        if t.wanted_by > 0
+            || t.pins > 0
+            || !t.dependents.is_empty()
+            || !matches!(t.state, TaskState::Released | TaskState::Erred)
+        {
+            return 0;
+        }
+        self.set_state(id, TaskState::Forgotten);
+        let Some(t) = self.tasks.remove(&id) else {
+            return 0;
+        };
+        self.ids.remove(&t.key);
+        let work = t.deps.len();
+        for d in t.deps {
+            if let Some(dep) = self.tasks.get_mut(&d) {
+                dep.dependents.retain(|x| *x != id);
             }
-            self.set_state(id, TaskState::Forgotten);
-            let Some(t) = self.tasks.remove(&id) else {
-                continue;
-            };
-            self.ids.remove(&t.key);
-            for d in t.deps {
-                if let Some(dep) = self.tasks.get_mut(&d) {
-                    dep.dependents.retain(|x| *x != id);
+            // An input nobody needs any more: free it, then maybe forget it.
+            if !self.needs_result(d) {
+                if self.tasks.get(&d).map(|x| x.state) == Some(TaskState::Memory) {
+                    self.release_if_unneeded_no_forget(d, out);
                 }
-                // An input nobody needs any more: free it, then maybe forget it.
-                if !self.needs_result(d) {
-                    if self.tasks.get(&d).map(|x| x.state) == Some(TaskState::Memory) {
-                        self.release_if_unneeded_no_forget(d, out);
-                    }
-                    stack.push(d);
-                }
+                self.forgetting.push(d);
             }
+        }
+        work
+    }
+
+    /// Whether released keys still wait to be followed through (see
+    /// [`SchedulerState::release_some`]).
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::state::{SchedulerState, StateConfig};
+    /// assert!(!SchedulerState::new(StateConfig::default()).is_releasing());
+    /// ```
+    pub fn is_releasing(&self) -> bool {
+        !self.releasing.is_empty() || !self.forgetting.is_empty()
+    }
+
+    /// Follows released keys through about `budget` tasks (each input looked at counts one):
+    /// tasks no one needs any more are released — taken back from their workers, their
+    /// results freed — and forgotten, with the inputs only they needed. Returns whether some
+    /// work is left.
+    ///
+    /// Dropping the last key of a graph of a million tasks releases and forgets them all,
+    /// which takes long enough to stall every other client. So each change of the state does
+    /// at most [`RELEASE_SLICE`] of this work, and the scheduler calls this between its other
+    /// events until nothing is left. Until its turn comes, a task keeps its state; if
+    /// something needs it again meanwhile, it stays.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{
+    ///     Outbox, SchedulerState, StateConfig, RELEASE_SLICE,
+    /// };
+    /// let n = 3 * RELEASE_SLICE as u32;
+    /// let task = |i: u32| WireTask {
+    ///     key: Key::part("chain", i),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: if i == 0 { vec![] } else { vec![Key::part("chain", i - 1)] },
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// let last = Key::part("chain", n - 1);
+    /// s.update_graph(7, (0..n).map(task).collect(), &[last.clone()], &mut out).unwrap();
+    /// s.release_keys(7, &[last], &mut out);
+    /// assert!(s.is_releasing(), "a slice at a time");
+    /// while s.release_some(1000, &mut out) {}
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn release_some(&mut self, budget: usize, out: &mut Outbox) -> bool {
+        let mut budget = budget.max(1);
+        let mut worked = false;
+        while budget > 0 {
+            // Forgetting first: a task released is forgotten before the walk goes deeper.
+            let work = if let Some(id) = self.forgetting.pop() {
+                self.forget_step(id, out)
+            } else if let Some(id) = self.releasing.pop() {
+                self.release_step(id, out)
+            } else {
+                break;
+            };
+            worked = true;
+            budget = budget.saturating_sub(1 + work);
+        }
+        if worked {
+            self.drain_queue(out);
+        }
+        self.is_releasing()
+    }
+
+    /// Does a slice of the release work a change of the state set off.
+    fn settle(&mut self, out: &mut Outbox) {
+        if self.is_releasing() {
+            self.release_some(RELEASE_SLICE, out);
         }
     }
 
@@ -1132,41 +1222,45 @@ impl SchedulerState {
             if let Some(t) = self.tasks.get_mut(&id) {
                 t.wanted_by = t.wanted_by.saturating_sub(1);
             }
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
+        self.settle(out);
     }
 
-    /// After `id` lost a client: release it and whatever only it needed.
-    fn release_unwanted(&mut self, id: TaskId, out: &mut Outbox) {
-        // Pending tasks that nothing needs any more are released, inputs first checked again.
-        let mut stack: SmallVec<[TaskId; 8]> = smallvec::smallvec![id];
-        while let Some(id) = stack.pop() {
-            if self.needs_result(id) {
-                continue;
-            }
-            let Some(t) = self.tasks.get(&id) else {
-                continue;
-            };
-            let deps = t.deps.clone();
-            match t.state {
-                TaskState::Processing(w) => {
-                    // The worker drops it if it has not started; a result that still arrives
-                    // is freed then (`task_finished`).
-                    if let Some(r) = self.workers.get_mut(&w) {
-                        r.processing.remove(&id);
-                    }
-                    out.cancel.entry(w).or_default().push(id);
-                    self.set_state(id, TaskState::Released);
-                }
-                TaskState::Waiting | TaskState::Queued => {
-                    self.set_state(id, TaskState::Released);
-                }
-                _ => {}
-            }
-            self.release_if_unneeded(id, out);
-            stack.extend(deps);
+    /// After `id` lost a client: release it and whatever only it needed, when its turn comes
+    /// (see [`SchedulerState::release_some`]).
+    fn release_unwanted(&mut self, id: TaskId) {
+        self.releasing.push(id);
+    }
+
+    /// Releases `id` if nothing needs it; its inputs are checked next.
+    fn release_step(&mut self, id: TaskId, out: &mut Outbox) -> usize {
+        if self.needs_result(id) {
+            return 0;
         }
-        self.drain_queue(out);
+        let Some(t) = self.tasks.get(&id) else {
+            return 0;
+        };
+        let deps = t.deps.clone();
+        match t.state {
+            TaskState::Processing(w) => {
+                // The worker drops it if it has not started; a result that still arrives
+                // is freed then (`task_finished`).
+                if let Some(r) = self.workers.get_mut(&w) {
+                    r.processing.remove(&id);
+                }
+                out.cancel.entry(w).or_default().push(id);
+                self.set_state(id, TaskState::Released);
+            }
+            TaskState::Waiting | TaskState::Queued => {
+                self.set_state(id, TaskState::Released);
+            }
+            _ => {}
+        }
+        self.release_if_unneeded(id, out);
+        let work = deps.len();
+        self.releasing.extend(deps);
+        work
     }
 
     /// `client` cancels `keys` (Dask's `client.cancel`); returns the keys cancelled for it.
@@ -1259,8 +1353,9 @@ impl SchedulerState {
             }
         }
         for &id in &cancel {
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
+        self.settle(out);
         keys
     }
 
@@ -1273,8 +1368,9 @@ impl SchedulerState {
             if let Some(t) = self.tasks.get_mut(&id) {
                 t.wanted_by = t.wanted_by.saturating_sub(1);
             }
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
+        self.settle(out);
     }
 
     /// A worker is gone: its results are lost, its tasks rescheduled (or failed after

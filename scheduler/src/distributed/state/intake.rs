@@ -522,6 +522,18 @@ impl SchedulerState {
         budget: usize,
         out: &mut Outbox,
     ) -> Result<bool, GraphRefused> {
+        let taken = self.take_in(intake, budget, out);
+        // What unpinning or a refusal let go of.
+        self.settle(out);
+        taken
+    }
+
+    fn take_in(
+        &mut self,
+        intake: &mut GraphIntake,
+        budget: usize,
+        out: &mut Outbox,
+    ) -> Result<bool, GraphRefused> {
         let mut budget = budget.max(1);
         while budget > 0 {
             match intake.step {
@@ -530,7 +542,7 @@ impl SchedulerState {
                         intake.step = Step::Done;
                         return Err(GraphRefused::Cycle(key));
                     }
-                    self.pin_external(intake, &mut budget, out)?
+                    self.pin_external(intake, &mut budget)?
                 }
                 Step::Insert => self.insert_tasks(intake, &mut budget),
                 Step::Wants => self.record_wants(intake, &mut budget, out),
@@ -552,7 +564,7 @@ impl SchedulerState {
                     }
                 }
                 Step::Ready => self.place_ready(intake, &mut budget, out),
-                Step::Unpin => self.unpin_some(intake, &mut budget, out),
+                Step::Unpin => self.unpin_some(intake, &mut budget),
                 Step::Done => return Ok(true),
             }
         }
@@ -563,7 +575,6 @@ impl SchedulerState {
         &mut self,
         intake: &mut GraphIntake,
         budget: &mut usize,
-        out: &mut Outbox,
     ) -> Result<(), GraphRefused> {
         while *budget > 0 {
             let Some((key, needed_by)) = intake.graph.external.get(intake.cursor) else {
@@ -595,7 +606,7 @@ impl SchedulerState {
                     // Nothing else changed: let go of what was pinned (which may free what
                     // its holders let go of meanwhile).
                     for id in std::mem::take(&mut intake.external_ids) {
-                        self.unpin(id, out);
+                        self.unpin(id);
                     }
                     intake.step = Step::Done;
                     return Err(refused);
@@ -747,12 +758,12 @@ impl SchedulerState {
         }
     }
 
-    fn unpin_some(&mut self, intake: &mut GraphIntake, budget: &mut usize, out: &mut Outbox) {
+    fn unpin_some(&mut self, intake: &mut GraphIntake, budget: &mut usize) {
         // Dependents before their inputs, so that what nothing needs is forgotten in one pass.
         while *budget > 0 {
             if intake.cursor == 0 {
                 for id in std::mem::take(&mut intake.external_ids) {
-                    self.unpin(id, out);
+                    self.unpin(id);
                 }
                 intake.step = Step::Done;
                 return;
@@ -760,7 +771,7 @@ impl SchedulerState {
             intake.cursor -= 1;
             *budget -= 1;
             let id = intake.ids[intake.cursor];
-            self.unpin(id, out);
+            self.unpin(id);
         }
     }
 
@@ -772,7 +783,7 @@ impl SchedulerState {
 
     /// Drops one pin of `id`; a task that nothing needs any more is then released and, if
     /// nothing refers to it, forgotten.
-    fn unpin(&mut self, id: TaskId, out: &mut Outbox) {
+    fn unpin(&mut self, id: TaskId) {
         let free = match self.tasks.get_mut(&id) {
             Some(t) => {
                 t.pins = t.pins.saturating_sub(1);
@@ -781,7 +792,7 @@ impl SchedulerState {
             None => false,
         };
         if free && !self.needs_result(id) {
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
     }
 
