@@ -4,6 +4,7 @@
 //! process manager (systemd, Kubernetes, Slurm, ssh) can run them on many machines.
 
 use clap::{Parser, Subcommand};
+use dusk::distributed::store::parse_fraction;
 use dusk::distributed::{server, worker, SchedulerConfig, WorkerConfig};
 
 #[derive(Parser)]
@@ -49,14 +50,39 @@ enum Command {
         /// Number of threads running tasks (default: one per core).
         #[arg(long)]
         nthreads: Option<usize>,
-        /// Bytes of memory this worker may use (0: no limit); past 60% of it, the least
-        /// recently used results spill to disk.
+        /// Bytes of memory that the worker can use (0: no memory management). Past the target
+        /// fraction of it results spill to disk; past the pause fraction the worker pauses.
         #[arg(long, default_value_t = 0)]
         memory_limit: u64,
+        /// Fraction of the memory limit at which the worker starts spilling its least
+        /// recently used results to disk (`off`: never spill).
+        #[arg(long, default_value = "0.6", value_name = "FRACTION", value_parser = target_fraction)]
+        memory_target_fraction: Fraction,
+        /// Fraction of the memory limit at which the worker pauses: it starts no new tasks,
+        /// and hands those it has not started to other workers, until its results fall back
+        /// under it (`off`: never pause).
+        #[arg(long, default_value = "0.8", value_name = "FRACTION", value_parser = pause_fraction)]
+        memory_pause_fraction: Fraction,
         /// A name for this worker in logs and dashboards.
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+/// A share of the memory limit, or `None` for `off`.
+#[derive(Clone, Copy, Debug)]
+struct Fraction(Option<f64>);
+
+fn target_fraction(text: &str) -> Result<Fraction, String> {
+    parse_fraction("memory target fraction", text)
+        .map(Fraction)
+        .map_err(|e| e.to_string())
+}
+
+fn pause_fraction(text: &str) -> Result<Fraction, String> {
+    parse_fraction("memory pause fraction", text)
+        .map(Fraction)
+        .map_err(|e| e.to_string())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,11 +117,15 @@ fn main() -> anyhow::Result<()> {
             scheduler,
             nthreads,
             memory_limit,
+            memory_target_fraction,
+            memory_pause_fraction,
             name,
         } => {
             let threads = nthreads.unwrap_or_else(dusk::config::default_threads);
             let mut config = WorkerConfig::new(scheduler, threads);
             config.memory_limit = memory_limit;
+            config.memory_target_fraction = memory_target_fraction.0;
+            config.memory_pause_fraction = memory_pause_fraction.0;
             if let Some(name) = name {
                 config.name = name;
             }

@@ -59,3 +59,29 @@ fn run() {
     let err = client.get(&g, &[Key::new("mine")]).unwrap_err().to_string();
     assert!(err.contains("cli-test.only-here"), "{err}");
 }
+
+#[test]
+fn worker_memory_fractions_are_checked_on_the_command_line() {
+    let exe = env!("CARGO_BIN_EXE_dusk");
+    let help = std::process::Command::new(exe)
+        .args(["worker", "--help"])
+        .output()
+        .expect("dusk runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--memory-target-fraction", "--memory-pause-fraction"] {
+        assert!(help.contains(flag), "{help}");
+    }
+    // Refused before connecting to anything.
+    let bad = std::process::Command::new(exe)
+        .args([
+            "worker",
+            "tcp://127.0.0.1:1",
+            "--memory-pause-fraction",
+            "80%",
+        ])
+        .output()
+        .expect("dusk runs");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("invalid memory pause fraction `80%`"), "{err}");
+}

@@ -16,7 +16,7 @@ use dusk_core::{
 use dusk_scheduler::distributed::client::Arg;
 use dusk_scheduler::distributed::cluster::{run_if_cluster_process, LocalCluster};
 use dusk_scheduler::distributed::state::StateConfig;
-use dusk_scheduler::distributed::{Client, SchedulerConfig};
+use dusk_scheduler::distributed::{Client, FutureStatus, SchedulerConfig};
 use dusk_scheduler::{get, ComputeOptions, Scheduler};
 use serde::{Deserialize, Serialize};
 
@@ -1016,5 +1016,145 @@ fn a_worker_over_its_memory_target_spills_to_disk_and_still_serves_everything() 
             stats.stored.load(Ordering::Relaxed) == 0
                 && stats.spilled_bytes.load(Ordering::Relaxed) == 0
         });
+    });
+}
+
+/// `n` ones after sleeping `sleep_ms`: a result of about `n` bytes that arrives a little later.
+#[derive(Serialize, Deserialize)]
+struct Ballast {
+    n: u64,
+    sleep_ms: u64,
+}
+impl SerdeOp for Ballast {
+    const KIND: &'static str = "test.ballast";
+}
+impl Op for Ballast {
+    fn name(&self) -> &str {
+        "ballast"
+    }
+    fn run(&self, _: Vec<Data>) -> Result<Data, BoxError> {
+        std::thread::sleep(Duration::from_millis(self.sleep_ms));
+        Ok(Data::encode(&vec![1u64; self.n as usize])?)
+    }
+    fn to_wire(&self) -> Result<WireOp, WireError> {
+        encode_serde(self)
+    }
+}
+register_op!(Ballast);
+
+/// A one-thread worker with a 1 MB memory limit that never spills: past 800 KB of results
+/// it pauses.
+fn small_worker(cluster: &LocalCluster, name: &str) -> dusk_scheduler::distributed::WorkerHandle {
+    use dusk_scheduler::distributed::{WorkerConfig, WorkerHandle};
+    WorkerHandle::start(WorkerConfig {
+        memory_limit: 1_000_000,
+        memory_target_fraction: None,
+        name: name.to_string(),
+        ..WorkerConfig::new(cluster.address(), 1)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_paused_worker_hands_its_work_to_the_other_worker_and_still_serves_its_results() {
+    use dusk_scheduler::distributed::{WorkerConfig, WorkerHandle};
+    deadline(60, || {
+        let cluster = LocalCluster::threads(0, 1).unwrap();
+        let small = small_worker(&cluster, "small");
+        let client = Client::connect(cluster.address()).unwrap();
+        eventually("the worker joins", || client.workers().unwrap().len() == 1);
+        // The ballast (900 KB) runs first; four slow tasks wait behind it on the same worker.
+        let ballast = client
+            .submit(
+                Ballast {
+                    n: 900_000,
+                    sleep_ms: 300,
+                },
+                vec![],
+            )
+            .unwrap();
+        let behind: Vec<_> = (0..4u64)
+            .map(|i| client.submit(slow(100 + i, 500), vec![]).unwrap())
+            .collect();
+        client.wait(std::slice::from_ref(&ballast)).unwrap();
+        let stats = small.stats();
+        eventually("the worker pauses", || stats.paused.load(Ordering::Relaxed));
+        eventually("the scheduler's clients see it paused", || {
+            client.workers().unwrap()[0].counters.paused
+        });
+        // Another worker joins and runs what the paused one had not started.
+        let big = WorkerHandle::start(WorkerConfig {
+            name: "big".into(),
+            ..WorkerConfig::new(cluster.address(), 1)
+        })
+        .unwrap();
+        assert_eq!(
+            values(&client.gather(&behind).unwrap()),
+            vec![100, 101, 102, 103]
+        );
+        // The paused worker started at most the task its thread took up as the ballast
+        // finished (it runs half a second, long before the next could start).
+        assert!(
+            big.stats().tasks_run.load(Ordering::Relaxed) >= 3,
+            "the paused worker kept the tasks it had not started"
+        );
+        // Everything new goes to the running worker; the paused one still serves its result.
+        let ran_before = stats.tasks_run.load(Ordering::Relaxed);
+        let more: Vec<_> = (0..10u64)
+            .map(|i| client.submit(add(200 + i), vec![]).unwrap())
+            .collect();
+        assert_eq!(
+            values(&client.gather(&more).unwrap()),
+            (200..210).collect::<Vec<u64>>()
+        );
+        let total = client.submit(Total, vec![Arg::Future(&ballast)]).unwrap();
+        assert_eq!(values(&[total.result().unwrap()]), vec![900_000]);
+        assert_eq!(stats.tasks_run.load(Ordering::Relaxed), ran_before);
+        assert!(stats.paused.load(Ordering::Relaxed));
+        // Its result released, it resumes.
+        drop(total);
+        drop(ballast);
+        eventually("the worker resumes", || {
+            !stats.paused.load(Ordering::Relaxed)
+        });
+    });
+}
+
+#[test]
+fn a_lone_paused_worker_resumes_once_its_results_are_released() {
+    deadline(60, || {
+        let cluster = LocalCluster::threads(0, 1).unwrap();
+        let small = small_worker(&cluster, "alone");
+        let client = Client::connect(cluster.address()).unwrap();
+        eventually("the worker joins", || client.workers().unwrap().len() == 1);
+        let ballast = client
+            .submit(
+                Ballast {
+                    n: 900_000,
+                    sleep_ms: 0,
+                },
+                vec![],
+            )
+            .unwrap();
+        client.wait(std::slice::from_ref(&ballast)).unwrap();
+        let stats = small.stats();
+        eventually("the worker pauses", || stats.paused.load(Ordering::Relaxed));
+        let ran = stats.tasks_run.load(Ordering::Relaxed);
+        // Work submitted now waits at the scheduler: the only worker is paused.
+        let waiting: Vec<_> = (0..3u64)
+            .map(|i| client.submit(add(10 + i), vec![]).unwrap())
+            .collect();
+        eventually("the scheduler queues the new tasks", || {
+            client.scheduler_info().unwrap().queued == 3
+        });
+        assert_eq!(stats.tasks_run.load(Ordering::Relaxed), ran);
+        for f in &waiting {
+            assert_eq!(f.status().unwrap(), FutureStatus::Pending);
+        }
+        // Releasing the ballast brings memory under the threshold: the worker resumes and
+        // runs them.
+        drop(ballast);
+        assert_eq!(values(&client.gather(&waiting).unwrap()), vec![10, 11, 12]);
+        assert!(!stats.paused.load(Ordering::Relaxed));
     });
 }

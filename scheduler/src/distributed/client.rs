@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use super::connection::{self, FrameReader, Sender};
 use super::frame::FrameLimits;
-use super::message::{data_from_wire, Heartbeat, Message, Role, TaskId};
+use super::message::{data_from_wire, Heartbeat, Message, Role, SchedulerInfo, TaskId};
 use super::worker::{fetch_pooled, Pool};
 use super::{parse_address, DistributedError};
 
@@ -54,6 +54,9 @@ enum Request {
     },
     Workers {
         reply: Reply<Vec<WorkerSummary>>,
+    },
+    SchedulerInfo {
+        reply: Reply<SchedulerInfo>,
     },
     Cancel {
         keys: Vec<Key>,
@@ -844,6 +847,23 @@ impl Client {
         collection.finalize(results)
     }
 
+    /// What the scheduler is doing: its workers and tasks in counts (see [`SchedulerInfo`]).
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::{Client, LocalCluster};
+    /// let cluster = LocalCluster::threads(2, 1).unwrap();
+    /// let client = Client::connect(cluster.address()).unwrap();
+    /// let info = client.scheduler_info().unwrap();
+    /// assert_eq!(info.workers, 2);
+    /// assert_eq!(info.graphs_arriving, 0);
+    /// ```
+    pub fn scheduler_info(&self) -> Result<SchedulerInfo, ComputeError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(Request::SchedulerInfo { reply: tx })?;
+        rx.recv()
+            .map_err(|_| sched_err("the client's connection to the scheduler is gone"))?
+    }
+
     /// The workers connected to the scheduler, with their latest counters.
     pub fn workers(&self) -> Result<Vec<WorkerSummary>, ComputeError> {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -919,6 +939,8 @@ struct Core {
     pending: FxHashMap<u64, usize>,
     next_waiter: u64,
     workers_replies: Vec<Reply<Vec<WorkerSummary>>>,
+    /// Waiting for `SchedulerInfo`, in the order they asked (the scheduler answers in order).
+    info_replies: std::collections::VecDeque<Reply<SchedulerInfo>>,
     pool: Pool,
     lost: Option<String>,
     /// `Cancel` messages sent, and answered by the scheduler (it answers each, in order).
@@ -939,6 +961,7 @@ impl Core {
             pending: FxHashMap::default(),
             next_waiter: 0,
             workers_replies: Vec::new(),
+            info_replies: std::collections::VecDeque::new(),
             pool: Arc::default(),
             lost: None,
             cancels_sent: 0,
@@ -1012,6 +1035,9 @@ impl Core {
             }
         }
         for r in self.workers_replies.drain(..) {
+            let _ = r.send(Err(sched_err(&msg)));
+        }
+        for r in self.info_replies.drain(..) {
             let _ = r.send(Err(sched_err(&msg)));
         }
         self.lost = Some(msg);
@@ -1104,6 +1130,14 @@ impl Core {
                 }
                 self.workers_replies.push(reply);
                 let _ = self.scheduler.send(Message::GetWorkers.into());
+            }
+            Request::SchedulerInfo { reply } => {
+                if let Some(msg) = &self.lost {
+                    let _ = reply.send(Err(sched_err(msg)));
+                    return;
+                }
+                self.info_replies.push_back(reply);
+                let _ = self.scheduler.send(Message::GetSchedulerInfo.into());
             }
             Request::Cancel { keys } => {
                 let mut cancel: Vec<Key> = Vec::new();
@@ -1250,6 +1284,11 @@ impl Core {
                     .map(|k| (k, msg.clone()))
                     .collect();
                 self.erred(items);
+            }
+            Message::SchedulerInfo(info) => {
+                if let Some(reply) = self.info_replies.pop_front() {
+                    let _ = reply.send(Ok(info));
+                }
             }
             Message::Workers { items } => {
                 let list: Vec<WorkerSummary> = items

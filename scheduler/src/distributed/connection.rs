@@ -19,7 +19,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::frame::{self, FrameError, FrameLimits};
+use super::frame::{self, FrameError, FrameLimits, RawFrame};
 use super::message::{BuildId, Hello, Message, Role};
 use super::DistributedError;
 
@@ -48,8 +48,39 @@ impl FrameReader {
 
     /// The next frame; `Ok(None)` when the peer closed the connection between frames.
     pub async fn read(&mut self) -> Result<Option<(Message, Bytes)>, FrameError> {
+        self.read_raw().await?.map(RawFrame::decode).transpose()
+    }
+
+    /// The next frame with its header not decoded yet (see [`RawFrame`]); `Ok(None)` when the
+    /// peer closed the connection between frames.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use dusk_scheduler::distributed::connection::FrameReader;
+    /// use dusk_scheduler::distributed::frame::{encode, FrameLimits};
+    /// use dusk_scheduler::distributed::message::Message;
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+    ///         .await
+    ///         .unwrap();
+    ///     let (socket, _) = listener.accept().await.unwrap();
+    ///     let mut buf = BytesMut::new();
+    ///     encode(&Message::GetWorkers, &[b""], &mut buf).unwrap();
+    ///     peer.write_all(&buf).await.unwrap();
+    ///     drop(peer);
+    ///     let mut reader = FrameReader::new(socket.into_split().0, FrameLimits::default());
+    ///     let raw = reader.read_raw().await.unwrap().unwrap();
+    ///     assert!(matches!(raw.decode().unwrap().0, Message::GetWorkers));
+    ///     assert!(reader.read_raw().await.unwrap().is_none(), "closed between frames");
+    /// });
+    /// ```
+    pub async fn read_raw(&mut self) -> Result<Option<RawFrame>, FrameError> {
         loop {
-            if let Some(frame) = frame::parse(&mut self.buf, self.limits)? {
+            if let Some(frame) = frame::split(&mut self.buf, self.limits)? {
                 return Ok(Some(frame));
             }
             let need = frame::missing(&self.buf, self.limits)?;
@@ -214,6 +245,7 @@ pub fn message_name(m: &Message) -> &'static str {
         Message::Free { .. } => "Free",
         Message::Steal { .. } => "Steal",
         Message::Stolen { .. } => "Stolen",
+        Message::WorkerStatus { .. } => "WorkerStatus",
         Message::Finished { .. } => "Finished",
         Message::Failed { .. } => "Failed",
         Message::Heartbeat(_) => "Heartbeat",
@@ -221,6 +253,8 @@ pub fn message_name(m: &Message) -> &'static str {
         Message::Data { .. } => "Data",
         Message::GetWorkers => "GetWorkers",
         Message::Workers { .. } => "Workers",
+        Message::GetSchedulerInfo => "GetSchedulerInfo",
+        Message::SchedulerInfo(_) => "SchedulerInfo",
         Message::Cancel { .. } => "Cancel",
         Message::Cancelled { .. } => "Cancelled",
         Message::CancelCompute { .. } => "CancelCompute",

@@ -148,15 +148,81 @@ pub fn parse(
     buf: &mut BytesMut,
     limits: FrameLimits,
 ) -> Result<Option<(Message, Bytes)>, FrameError> {
+    split(buf, limits)?.map(RawFrame::decode).transpose()
+}
+
+/// A frame cut out of the stream whose header is not decoded yet: decoding the header of a
+/// large message (a graph of a million tasks) takes long enough that a server may want to do
+/// it away from the thread serving its other connections.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use dusk_scheduler::distributed::frame::{encode, split, FrameLimits};
+/// use dusk_scheduler::distributed::message::Message;
+/// let mut buf = BytesMut::new();
+/// encode(&Message::GetWorkers, &[b"xy"], &mut buf).unwrap();
+/// let raw = split(&mut buf, FrameLimits::default()).unwrap().unwrap();
+/// assert!(raw.header_len() > 0);
+/// let (message, payload) = raw.decode().unwrap();
+/// assert!(matches!(message, Message::GetWorkers));
+/// assert_eq!(&payload[..], b"xy");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RawFrame {
+    header: Bytes,
+    payload: Bytes,
+}
+
+impl RawFrame {
+    /// The size of the encoded header, in bytes (what decoding costs).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use dusk_scheduler::distributed::frame::{encode, split, FrameLimits};
+    /// use dusk_scheduler::distributed::message::Message;
+    /// let mut buf = BytesMut::new();
+    /// encode(&Message::GetWorkers, &[b"payload"], &mut buf).unwrap();
+    /// let raw = split(&mut buf, FrameLimits::default()).unwrap().unwrap();
+    /// assert_eq!(raw.header_len(), 1, "one byte: the variant");
+    /// ```
+    pub fn header_len(&self) -> usize {
+        self.header.len()
+    }
+
+    /// Decodes the header; returns the message and the payload.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use dusk_scheduler::distributed::frame::{encode, split, FrameLimits};
+    /// use dusk_scheduler::distributed::message::Message;
+    /// let mut buf = BytesMut::new();
+    /// encode(&Message::GetWorkers, &[b""], &mut buf).unwrap();
+    /// let raw = split(&mut buf, FrameLimits::default()).unwrap().unwrap();
+    /// assert!(matches!(raw.decode().unwrap().0, Message::GetWorkers));
+    /// ```
+    pub fn decode(self) -> Result<(Message, Bytes), FrameError> {
+        let message: Message =
+            postcard::from_bytes(&self.header).map_err(|e| FrameError::Header(e.to_string()))?;
+        Ok((message, self.payload))
+    }
+}
+
+/// Like [`parse`], without decoding the header.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use dusk_scheduler::distributed::frame::{split, FrameLimits};
+/// let mut buf = BytesMut::from(&[5u8, 0, 0][..]);
+/// assert!(split(&mut buf, FrameLimits::default()).unwrap().is_none(), "more bytes needed");
+/// ```
+pub fn split(buf: &mut BytesMut, limits: FrameLimits) -> Result<Option<RawFrame>, FrameError> {
     match check(buf, limits)? {
         None => Ok(None),
         Some((len, header_len)) => {
             buf.advance(PREFIX);
-            let mut frame = buf.split_to(len - 4).freeze();
-            let header = frame.split_to(header_len);
-            let message: Message =
-                postcard::from_bytes(&header).map_err(|e| FrameError::Header(e.to_string()))?;
-            Ok(Some((message, frame)))
+            let mut payload = buf.split_to(len - 4).freeze();
+            let header = payload.split_to(header_len);
+            Ok(Some(RawFrame { header, payload }))
         }
     }
 }

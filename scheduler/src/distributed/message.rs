@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub type TaskId = u64;
 
 /// The version of this protocol; peers with another version are refused.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Who is on the other side of a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +200,31 @@ pub struct Heartbeat {
     pub stored: u64,
     /// Bytes held now.
     pub stored_bytes: u64,
+    /// Whether the worker is paused (its memory is past its pause threshold).
+    pub paused: bool,
+}
+
+/// What the scheduler is doing, in counts (Dask's `client.scheduler_info()`, with the task
+/// counts of its dashboard).
+///
+/// ```
+/// use dusk_scheduler::distributed::message::SchedulerInfo;
+/// let idle = SchedulerInfo::default();
+/// assert_eq!((idle.tasks, idle.graphs_arriving), (0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulerInfo {
+    /// Workers connected.
+    pub workers: u64,
+    /// Tasks the scheduler knows, in any state.
+    pub tasks: u64,
+    /// Ready root tasks waiting for a worker with room.
+    pub queued: u64,
+    /// Graphs received and not yet wholly taken in (large graphs are taken in a slice at a
+    /// time, answering other clients in between).
+    pub graphs_arriving: u64,
+    /// Tasks of those graphs not yet added.
+    pub tasks_arriving: u64,
 }
 
 /// A result the scheduler tells a client about.
@@ -324,7 +349,14 @@ pub enum Message {
         /// The tasks.
         ids: Vec<TaskId>,
     },
-    /// Worker → scheduler: the tasks given back (the others had started).
+    /// Worker → scheduler: the worker paused (its results hold more memory than its pause
+    /// threshold: it starts no new task) or resumed.
+    WorkerStatus {
+        /// Whether it is paused now.
+        paused: bool,
+    },
+    /// Worker → scheduler: the tasks given back (the others had started); the answer to
+    /// `Steal`, and also sent unasked by a paused worker for the tasks it will not start.
     Stolen {
         /// The tasks.
         ids: Vec<TaskId>,
@@ -363,6 +395,10 @@ pub enum Message {
         /// The workers.
         items: Vec<(String, String, Heartbeat)>,
     },
+    /// Client → scheduler: what are you doing?
+    GetSchedulerInfo,
+    /// Scheduler → client: the answer to `GetSchedulerInfo`.
+    SchedulerInfo(SchedulerInfo),
     /// Client → scheduler: cancel these keys (Dask's `client.cancel`). The client drops its
     /// interest in them; the tasks no other client needs are forgotten, with their dependents
     /// this client wants and the inputs nothing else needs.

@@ -25,8 +25,9 @@
 //! A plain process-local value cannot leave its worker; a task needing one elsewhere fails
 //! saying so.
 //!
-//! A worker given a memory limit spills its least recently used results to disk past 60% of it
-//! ([`store`]); it does not pause.
+//! A worker given a memory limit spills its least recently used results to disk past 60% of it,
+//! and pauses past 80% (both adjustable, see [`store`]): a paused worker starts no new task and
+//! hands back those it has not started; the scheduler sends it nothing until it resumes.
 //!
 //! Not there yet: a worker whose scheduler goes away stops rather than reconnecting; inputs a worker
 //! fetches are used and dropped, not kept as replicas; cancelling a task that
@@ -93,6 +94,9 @@ pub enum DistributedError {
     /// The cluster could not be started.
     #[error("could not start the cluster: {0}")]
     Cluster(String),
+    /// A setting of a worker or scheduler is out of range.
+    #[error("invalid setting: {0}")]
+    Setting(String),
 }
 
 /// Strips an optional `tcp://` scheme.

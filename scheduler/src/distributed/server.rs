@@ -9,20 +9,36 @@
 //!
 //! A connection that sends a malformed frame is closed with its reason logged; the loop and
 //! every other connection carry on.
+//!
+//! **Large graphs do not stall the loop.** A client's graph is prepared by its connection's
+//! reader ([`PreparedGraph`]: keys resolved, tasks ordered), on the blocking pool when its frame
+//! is large, so decoding a million tasks never runs on the loop's thread. A graph of more than
+//! [`SchedulerConfig::graph_slice`] tasks is then taken in that many tasks per turn of the loop
+//! ([`SchedulerState::continue_graph`]); between turns the loop answers everyone else, so a
+//! small submission from another client waits for one slice, not for the whole graph. Until
+//! its graph is in, that client's reader reads nothing more from it, so the client's later
+//! messages (releasing a key, another graph) still come after it.
+//!
+//! Releasing such a graph is sliced the same way: the tasks its last key leaves unneeded are
+//! released and forgotten a slice per turn ([`SchedulerState::release_some`]).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use dusk_core::Key;
 use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{self, message_name, Sender};
-use super::frame::FrameLimits;
-use super::message::{ComputeTask, DataKind, Heartbeat, KeyReady, Message, Role, TaskId};
-use super::state::{Outbox, SchedulerState, StateConfig};
+use super::frame::{FrameError, FrameLimits, RawFrame};
+use super::message::{
+    ComputeTask, DataKind, Heartbeat, KeyReady, Message, Role, SchedulerInfo, TaskId,
+};
+use super::state::{GraphIntake, GraphRefused, Outbox, PreparedGraph, SchedulerState, StateConfig};
 use super::{log_info, log_warn, DistributedError};
 
 /// Settings of a scheduler.
@@ -36,7 +52,27 @@ pub struct SchedulerConfig {
     pub heartbeat_timeout: Duration,
     /// Frame limits.
     pub limits: FrameLimits,
+    /// A graph of more tasks than this is taken in this many tasks per turn of the event loop,
+    /// answering other connections in between.
+    pub graph_slice: usize,
 }
+
+/// The default of [`SchedulerConfig::graph_slice`]: a few milliseconds of work per turn.
+///
+/// ```
+/// use dusk_scheduler::distributed::server::{SchedulerConfig, GRAPH_SLICE};
+/// assert_eq!(SchedulerConfig::default().graph_slice, GRAPH_SLICE);
+/// ```
+pub const GRAPH_SLICE: usize = 4096;
+
+/// Frame headers larger than this are decoded on the blocking pool rather than on the thread
+/// of the event loop (a graph of a few thousand tasks is about this size).
+///
+/// ```
+/// use dusk_scheduler::distributed::server::DECODE_ASIDE_BYTES;
+/// assert_eq!(DECODE_ASIDE_BYTES, 256 * 1024);
+/// ```
+pub const DECODE_ASIDE_BYTES: usize = 256 * 1024;
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
@@ -45,6 +81,7 @@ impl Default for SchedulerConfig {
             state: StateConfig::default(),
             heartbeat_timeout: Duration::from_secs(10),
             limits: FrameLimits::default(),
+            graph_slice: GRAPH_SLICE,
         }
     }
 }
@@ -59,6 +96,13 @@ enum Event {
         conn: u64,
         message: Message,
         payload: Bytes,
+    },
+    /// A client's graph, prepared. `taken`, when present, is answered once the whole graph is
+    /// in; the connection reads nothing more until then.
+    Graph {
+        conn: u64,
+        graph: Box<PreparedGraph>,
+        taken: Option<oneshot::Sender<()>>,
     },
     Closed {
         conn: u64,
@@ -147,6 +191,7 @@ pub async fn serve(
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
     let next_conn = Arc::new(AtomicU64::new(1));
     let limits = config.limits;
+    let slice = config.graph_slice.max(1);
     let accept_tx = events_tx.clone();
     let acceptor = tokio::spawn(async move {
         loop {
@@ -157,7 +202,7 @@ pub async fn serve(
             };
             let tx = accept_tx.clone();
             let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(handle_connection(stream, peer, conn, limits, tx));
+            tokio::spawn(handle_connection(stream, peer, conn, limits, slice, tx));
         }
     });
     let mut sched = Scheduler {
@@ -167,10 +212,14 @@ pub async fn serve(
         heartbeat_timeout: config.heartbeat_timeout,
         last_tick: Instant::now(),
         inline: FxHashMap::default(),
+        intakes: VecDeque::new(),
+        slice,
     };
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tokio::pin!(stop);
     loop {
+        // Large graphs arriving or released: their work goes a slice per turn.
+        let sliced_work = !sched.intakes.is_empty() || sched.state.is_releasing();
         tokio::select! {
             _ = &mut stop => break,
             _ = tick.tick() => {
@@ -178,23 +227,51 @@ pub async fn serve(
                 sched.tick(&mut out);
                 sched.flush(out);
             }
-            ev = events.recv() => {
+            ev = events.recv(), if !sliced_work => {
                 let Some(ev) = ev else { break };
                 let mut out = Outbox::default();
                 sched.handle(ev, &mut out);
-                let mut n = 1;
-                while n < 4096 {
-                    match events.try_recv() {
-                        Ok(ev) => sched.handle(ev, &mut out),
-                        Err(_) => break,
-                    }
-                    n += 1;
-                }
+                sched.handle_waiting(&mut events, &mut out);
                 sched.flush(out);
+            }
+            _ = std::future::ready(()), if sliced_work => {
+                // Whoever spoke since the last slice is answered before the next slice.
+                let mut out = Outbox::default();
+                sched.handle_waiting(&mut events, &mut out);
+                sched.take_in_slice(&mut out);
+                sched.state.release_some(sched.slice, &mut out);
+                sched.flush(out);
+                // Let the connections' readers run: their messages are handled next turn.
+                tokio::task::yield_now().await;
             }
         }
     }
     acceptor.abort();
+}
+
+/// What a connection's reader made of one frame.
+enum Incoming {
+    Message(Message, Bytes),
+    Graph(Box<PreparedGraph>),
+}
+
+/// Decodes a frame; a client's graph is prepared too (see [`PreparedGraph`]).
+fn decode_incoming(raw: RawFrame, from_client: bool) -> Result<Incoming, FrameError> {
+    let (message, payload) = raw.decode()?;
+    Ok(match message {
+        Message::UpdateGraph {
+            tasks,
+            wanted,
+            wanted_tasks,
+            retries,
+        } if from_client => Incoming::Graph(Box::new(PreparedGraph::new(
+            tasks,
+            wanted,
+            wanted_tasks,
+            retries,
+        ))),
+        other => Incoming::Message(other, payload),
+    })
 }
 
 async fn handle_connection(
@@ -202,6 +279,7 @@ async fn handle_connection(
     peer: std::net::SocketAddr,
     conn: u64,
     limits: FrameLimits,
+    slice: usize,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let (mut reader, mut write, hello) = match connection::accept(stream, limits).await {
@@ -229,6 +307,7 @@ async fn handle_connection(
     }
     let tx = connection::spawn_writer(write);
     log_info(format_args!("{peer} connected as {:?}", hello.role));
+    let from_client = matches!(hello.role, Role::Client);
     if events
         .send(Event::Connected {
             conn,
@@ -240,24 +319,52 @@ async fn handle_connection(
         return;
     }
     loop {
-        match reader.read().await {
-            Ok(Some((message, payload))) => {
-                if events
-                    .send(Event::Message {
-                        conn,
-                        message,
-                        payload,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
+        let raw = match reader.read_raw().await {
+            Ok(Some(raw)) => raw,
             Ok(None) => break,
             Err(e) => {
                 log_warn(format_args!("closing connection from {peer}: {e}"));
                 break;
             }
+        };
+        let incoming = if raw.header_len() > DECODE_ASIDE_BYTES {
+            match tokio::task::spawn_blocking(move || decode_incoming(raw, from_client)).await {
+                Ok(decoded) => decoded,
+                Err(e) => Err(FrameError::Header(format!("decoding stopped: {e}"))),
+            }
+        } else {
+            decode_incoming(raw, from_client)
+        };
+        let event = match incoming {
+            Ok(Incoming::Message(message, payload)) => Event::Message {
+                conn,
+                message,
+                payload,
+            },
+            Ok(Incoming::Graph(graph)) => {
+                let (taken, was_taken) = if graph.len() > slice {
+                    let (tx, rx) = oneshot::channel();
+                    (Some(tx), Some(rx))
+                } else {
+                    (None, None)
+                };
+                if events.send(Event::Graph { conn, graph, taken }).is_err() {
+                    return;
+                }
+                // Nothing more from this client until its graph is in: its later messages
+                // stay behind it.
+                if let Some(rx) = was_taken {
+                    let _ = rx.await;
+                }
+                continue;
+            }
+            Err(e) => {
+                log_warn(format_args!("closing connection from {peer}: {e}"));
+                break;
+            }
+        };
+        if events.send(event).is_err() {
+            return;
         }
     }
     let _ = events.send(Event::Closed { conn });
@@ -279,9 +386,88 @@ struct Scheduler {
     last_tick: Instant,
     /// Small results workers sent along with `Finished`, until the next flush.
     inline: FxHashMap<TaskId, (DataKind, Bytes)>,
+    /// Large graphs being taken in, a slice per turn, first come first served; each with the
+    /// sender telling its connection the graph is in.
+    intakes: VecDeque<(GraphIntake, Option<oneshot::Sender<()>>)>,
+    /// Tasks taken in per slice.
+    slice: usize,
 }
 
 impl Scheduler {
+    /// Handles the events already waiting, up to a batch.
+    fn handle_waiting(&mut self, events: &mut mpsc::UnboundedReceiver<Event>, out: &mut Outbox) {
+        for _ in 1..4096 {
+            match events.try_recv() {
+                Ok(ev) => self.handle(ev, out),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Takes in one slice of the oldest large graph.
+    fn take_in_slice(&mut self, out: &mut Outbox) {
+        let Some((intake, _)) = self.intakes.front_mut() else {
+            return;
+        };
+        let result = self.state.continue_graph(intake, self.slice, out);
+        if matches!(result, Ok(false)) {
+            return;
+        }
+        let Some((intake, taken)) = self.intakes.pop_front() else {
+            return;
+        };
+        if let Err(e) = result {
+            self.refuse(intake.client(), &e, intake.wanted_keys());
+        }
+        if let Some(taken) = taken {
+            let _ = taken.send(());
+        }
+    }
+
+    fn refuse(&self, conn: u64, error: &GraphRefused, keys: Vec<Key>) {
+        if let Some(tx) = self.clients.get(&conn) {
+            let _ = tx.send(
+                Message::GraphRefused {
+                    error: error.to_string(),
+                    keys,
+                }
+                .into(),
+            );
+        }
+    }
+
+    /// A client's graph arrived: small ones are taken in at once, large ones a slice per turn.
+    fn graph(
+        &mut self,
+        conn: u64,
+        graph: PreparedGraph,
+        taken: Option<oneshot::Sender<()>>,
+        out: &mut Outbox,
+    ) {
+        if !self.clients.contains_key(&conn) {
+            return;
+        }
+        if graph.ignored_positions() > 0 {
+            log_warn(format_args!(
+                "client {conn} wants {} tasks past the end of a graph of {} tasks; ignored",
+                graph.ignored_positions(),
+                graph.len()
+            ));
+        }
+        let large = graph.len() > self.slice;
+        let mut intake = self.state.begin_graph(conn, graph);
+        if large {
+            self.intakes.push_back((intake, taken));
+            return;
+        }
+        if let Err(e) = self.state.continue_graph(&mut intake, usize::MAX, out) {
+            self.refuse(conn, &e, intake.wanted_keys());
+        }
+        if let Some(taken) = taken {
+            let _ = taken.send(());
+        }
+    }
+
     fn handle(&mut self, ev: Event, out: &mut Outbox) {
         match ev {
             Event::Connected { conn, role, tx } => match role {
@@ -318,6 +504,7 @@ impl Scheduler {
                     self.state.remove_client(conn, out);
                 }
             }
+            Event::Graph { conn, graph, taken } => self.graph(conn, *graph, taken, out),
             Event::Message {
                 conn,
                 message,
@@ -355,6 +542,13 @@ impl Scheduler {
                 }
             }
             Message::Stolen { ids } => self.state.stolen(conn, &ids, out),
+            Message::WorkerStatus { paused } => {
+                log_info(format_args!(
+                    "worker {conn} {}",
+                    if paused { "paused" } else { "resumed" }
+                ));
+                self.state.set_paused(conn, paused, out);
+            }
             Message::Heartbeat(h) => {
                 if let Some(w) = self.workers.get_mut(&conn) {
                     w.heartbeat = h;
@@ -369,36 +563,9 @@ impl Scheduler {
 
     fn client_message(&mut self, conn: u64, message: Message, out: &mut Outbox) {
         match message {
-            Message::UpdateGraph {
-                tasks,
-                mut wanted,
-                wanted_tasks,
-                retries,
-            } => {
-                wanted.reserve(wanted_tasks.len());
-                for i in wanted_tasks {
-                    match tasks.get(i as usize) {
-                        Some(t) => wanted.push(t.key.clone()),
-                        None => log_warn(format_args!(
-                            "client {conn} wants task #{i} of a graph of {} tasks; ignored",
-                            tasks.len()
-                        )),
-                    }
-                }
-                if let Err(e) = self
-                    .state
-                    .update_graph_with_retries(conn, tasks, &wanted, retries, out)
-                {
-                    if let Some(tx) = self.clients.get(&conn) {
-                        let _ = tx.send(
-                            Message::GraphRefused {
-                                error: e.to_string(),
-                                keys: wanted,
-                            }
-                            .into(),
-                        );
-                    }
-                }
+            Message::UpdateGraph { .. } => {
+                // Readers turn client graphs into `Event::Graph`.
+                log_warn(format_args!("unprepared graph from client {conn}; ignored"));
             }
             Message::Release { keys } => self.state.release_keys(conn, &keys, out),
             Message::Cancel { keys } => {
@@ -407,6 +574,22 @@ impl Scheduler {
                 // One reply per request, ahead of this batch's other news (see `cancel_keys`).
                 if let Some(tx) = self.clients.get(&conn) {
                     let _ = tx.send(Message::Cancelled { keys }.into());
+                }
+            }
+            Message::GetSchedulerInfo => {
+                let info = SchedulerInfo {
+                    workers: self.workers.len() as u64,
+                    tasks: self.state.len() as u64,
+                    queued: self.state.queued() as u64,
+                    graphs_arriving: self.intakes.len() as u64,
+                    tasks_arriving: self
+                        .intakes
+                        .iter()
+                        .map(|(i, _)| i.tasks_left() as u64)
+                        .sum(),
+                };
+                if let Some(tx) = self.clients.get(&conn) {
+                    let _ = tx.send(Message::SchedulerInfo(info).into());
                 }
             }
             Message::GetWorkers => {

@@ -52,6 +52,10 @@ use smallvec::SmallVec;
 
 use super::message::TaskId;
 
+mod intake;
+use intake::Visit;
+pub use intake::{GraphIntake, PreparedGraph};
+
 /// Bytes per second assumed for moving a stolen task's inputs (Dask's
 /// `distributed.scheduler.bandwidth`).
 pub const STEAL_BANDWIDTH: f64 = 100e6;
@@ -62,6 +66,14 @@ pub const UNKNOWN_TASK_SECONDS: f64 = 0.5;
 
 /// A worker's number.
 pub type WorkerId = u64;
+
+/// The work of following released keys through done at most per change of the state (see
+/// [`SchedulerState::release_some`]): a few milliseconds.
+///
+/// ```
+/// assert_eq!(dusk_scheduler::distributed::state::RELEASE_SLICE, 4096);
+/// ```
+pub const RELEASE_SLICE: usize = 4096;
 
 /// How many times a task is rescheduled because its inputs could not be fetched before the
 /// fetch error becomes the task's error.
@@ -183,6 +195,9 @@ struct TaskRecord {
     who_has: SmallVec<[WorkerId; 2]>,
     nbytes: u64,
     wanted_by: u32,
+    /// Graphs being taken in that name this task (see [`intake`]): while pinned, a task is
+    /// neither forgotten nor freed.
+    pins: u32,
     suspicious: u32,
     retries: u32,
     fetch_failures: u32,
@@ -198,6 +213,8 @@ struct WorkerRecord {
     done: u64,
     /// Measured tasks finished per second (moving average).
     rate: f64,
+    /// Paused by its memory: sent no new task until it resumes.
+    paused: bool,
 }
 
 /// What the state machine wants said, gathered per recipient so the server sends batches.
@@ -246,6 +263,9 @@ pub enum GraphRefused {
     /// A wanted key is not in the graph.
     #[error("requested key {0} is neither in the graph nor on the cluster")]
     MissingKey(Key),
+    /// The graph's tasks depend on each other in a cycle, so none of them could ever run.
+    #[error("task {0} depends on itself through a cycle of tasks")]
+    Cycle(Key),
 }
 
 /// Every task's record in a dense arena, indexed by its [`TaskId`].
@@ -284,6 +304,11 @@ impl TaskSlab {
 
     fn len(&self) -> usize {
         self.len
+    }
+
+    /// Makes room for `n` more tasks.
+    fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n.saturating_sub(self.free.len()));
     }
 
     fn is_empty(&self) -> bool {
@@ -354,6 +379,12 @@ pub struct SchedulerState {
     workers: FxHashMap<WorkerId, WorkerRecord>,
     clients: FxHashMap<ClientId, FxHashSet<TaskId>>,
     queue: VecDeque<TaskId>,
+    /// Tasks to release, and to forget, if nothing needs them once their turn comes (see
+    /// [`SchedulerState::release_some`]).
+    releasing: Vec<TaskId>,
+    forgetting: Vec<TaskId>,
+    /// Tasks in the `Queued` state (the queue may also hold entries that left it).
+    queued: usize,
     no_workers_since: Option<Instant>,
     /// Tasks the state has sent to workers, over its lifetime.
     pub tasks_sent: u64,
@@ -369,6 +400,9 @@ impl SchedulerState {
             workers: FxHashMap::default(),
             clients: FxHashMap::default(),
             queue: VecDeque::new(),
+            releasing: Vec::new(),
+            forgetting: Vec::new(),
+            queued: 0,
             no_workers_since: Some(Instant::now()),
             tasks_sent: 0,
         }
@@ -382,9 +416,36 @@ impl SchedulerState {
             .map_or(TaskState::Forgotten, |t| t.state)
     }
 
+    /// Makes room for `n` more tasks (see [`intake`]).
+    fn reserve(&mut self, n: usize) {
+        self.tasks.reserve(n);
+        self.ids.reserve(n);
+    }
+
     /// The number of tasks known.
     pub fn len(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// The number of ready root tasks waiting for a worker with room.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig};
+    /// let task = |i: u32| WireTask {
+    ///     key: Key::part("t", i),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: vec![],
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// let keys: Vec<Key> = (0..10).map(|i| Key::part("t", i)).collect();
+    /// s.update_graph(7, (0..10).map(task).collect(), &keys, &mut out).unwrap();
+    /// assert_eq!(s.queued(), 8, "one thread holds two tasks at a time");
+    /// ```
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 
     /// Whether no task is known.
@@ -434,6 +495,12 @@ impl SchedulerState {
                 t.state,
                 next
             );
+            match (t.state, next) {
+                (TaskState::Queued, TaskState::Queued) => {}
+                (TaskState::Queued, _) => self.queued = self.queued.saturating_sub(1),
+                (_, TaskState::Queued) => self.queued += 1,
+                _ => {}
+            }
             t.state = next;
         }
     }
@@ -449,10 +516,48 @@ impl SchedulerState {
                 has: FxHashSet::default(),
                 done: 0,
                 rate: 0.0,
+                paused: false,
             },
         );
         self.no_workers_since = None;
         self.drain_queue(out);
+    }
+
+    /// The workers not paused: those new work may go to.
+    fn running(&self) -> impl Iterator<Item = (&WorkerId, &WorkerRecord)> {
+        self.workers.iter().filter(|(_, w)| !w.paused)
+    }
+
+    /// A worker paused (its results hold more memory than its pause threshold) or resumed.
+    /// A paused worker is sent no new task — its tasks not started come back from it and are
+    /// placed elsewhere ([`SchedulerState::stolen`]), or queue until a worker runs; resuming,
+    /// it takes queued work at once.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig, TaskState};
+    /// let task = |k: &str| WireTask {
+    ///     key: Key::new(k),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: vec![],
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// s.set_paused(1, true, &mut out);
+    /// s.update_graph(7, vec![task("a")], &[Key::new("a")], &mut out).unwrap();
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Queued, "nowhere to run");
+    /// s.set_paused(1, false, &mut out);
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+    /// ```
+    pub fn set_paused(&mut self, worker: WorkerId, paused: bool, out: &mut Outbox) {
+        let Some(w) = self.workers.get_mut(&worker) else {
+            return;
+        };
+        w.paused = paused;
+        if !paused {
+            self.drain_queue(out);
+        }
     }
 
     /// A client connected.
@@ -460,7 +565,31 @@ impl SchedulerState {
         self.clients.entry(id).or_default();
     }
 
-    /// Adds the tasks of a graph and records that `client` wants `wanted`.
+    /// Adds the tasks of a graph and records that `client` wants `wanted`, all at once (the
+    /// scheduler takes large graphs in a slice at a time instead: see [`GraphIntake`]). A
+    /// graph needing a key neither in it nor on the cluster, or with a cycle, is refused and
+    /// changes nothing. Tasks that no wanted key needs are not kept.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{Outbox, SchedulerState, StateConfig, TaskState};
+    ///
+    /// let task = |k: &str, deps: &[&str]| WireTask {
+    ///     key: Key::new(k),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: deps.iter().map(|d| Key::new(*d)).collect(),
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// s.add_worker(1, "127.0.0.1:9000".into(), 1, &mut out);
+    /// let graph = vec![task("b", &["a"]), task("a", &[]), task("unused", &[])];
+    /// s.update_graph(7, graph, &[Key::new("b")], &mut out).unwrap();
+    /// assert_eq!(s.state_of(&Key::new("a")), TaskState::Processing(1));
+    /// assert_eq!(s.state_of(&Key::new("b")), TaskState::Waiting);
+    /// assert_eq!(s.state_of(&Key::new("unused")), TaskState::Forgotten);
+    /// let refused = s.update_graph(7, vec![task("c", &["ghost"])], &[Key::new("c")], &mut out);
+    /// assert!(refused.unwrap_err().to_string().contains("'ghost'"));
+    /// ```
     pub fn update_graph(
         &mut self,
         client: ClientId,
@@ -481,95 +610,9 @@ impl SchedulerState {
         retries: u32,
         out: &mut Outbox,
     ) -> Result<(), GraphRefused> {
-        // Check before changing anything.
-        {
-            let batch: FxHashSet<&Key> = tasks.iter().map(|t| &t.key).collect();
-            for t in &tasks {
-                for d in &t.deps {
-                    if !batch.contains(d) && !self.ids.contains_key(d) {
-                        return Err(GraphRefused::MissingDependency {
-                            key: t.key.clone(),
-                            dependency: d.clone(),
-                        });
-                    }
-                }
-            }
-            for k in wanted {
-                if !batch.contains(k) && !self.ids.contains_key(k) {
-                    return Err(GraphRefused::MissingKey(k.clone()));
-                }
-            }
-        }
-        let mut pending: Vec<(TaskId, Vec<Key>)> = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            if self.ids.contains_key(&t.key) {
-                continue;
-            }
-            let key = t.key.clone();
-            let id = self.tasks.insert(TaskRecord {
-                key: t.key,
-                op: Arc::new(t.op),
-                inputs: Vec::new(),
-                deps: Vec::new(),
-                dependents: Vec::new(),
-                state: TaskState::Released,
-                waiting_on: 0,
-                who_has: SmallVec::new(),
-                nbytes: 0,
-                wanted_by: 0,
-                suspicious: 0,
-                retries,
-                fetch_failures: 0,
-                error: None,
-            });
-            self.ids.insert(key, id);
-            // Inputs are resolved below, once every key of the batch has an id.
-            pending.push((id, t.deps));
-        }
-        for (id, deps) in pending {
-            let inputs: Vec<TaskId> = deps
-                .iter()
-                .map(|d| self.ids.get(d).copied().unwrap_or(0))
-                .collect();
-            let mut unique = inputs.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            for d in &unique {
-                if let Some(dep) = self.tasks.get_mut(d) {
-                    dep.dependents.push(id);
-                }
-            }
-            if let Some(rec) = self.tasks.get_mut(&id) {
-                rec.inputs = inputs;
-                rec.deps = unique;
-            }
-        }
-        let client_wants = self.clients.entry(client).or_default();
-        let mut roots = Vec::new();
-        for k in wanted {
-            let Some(&id) = self.ids.get(k) else { continue };
-            if client_wants.insert(id) {
-                if let Some(t) = self.tasks.get_mut(&id) {
-                    t.wanted_by += 1;
-                }
-            }
-            roots.push(id);
-        }
-        for &id in &roots {
-            match self.tasks.get(&id).map(|t| t.state) {
-                Some(TaskState::Memory) => out.ready.entry(client).or_default().push(id),
-                Some(TaskState::Erred) => {
-                    if let Some(t) = self.tasks.get(&id) {
-                        out.erred
-                            .entry(client)
-                            .or_default()
-                            .push((t.key.clone(), t.error.clone().unwrap_or_default()));
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.activate(&roots, out);
+        let graph = PreparedGraph::new(tasks, wanted.to_vec(), Vec::new(), retries);
+        let mut intake = self.begin_graph(client, graph);
+        while !self.continue_graph(&mut intake, usize::MAX, out)? {}
         Ok(())
     }
 
@@ -584,36 +627,10 @@ impl SchedulerState {
         let mut ready = Vec::new();
         let mut failed = Vec::new();
         while let Some(id) = stack.pop() {
-            let Some(t) = self.tasks.get(&id) else {
-                continue;
-            };
-            if t.state != TaskState::Released {
-                continue;
-            }
-            let mut waiting_on = 0;
-            let mut erred_dep = None;
-            for d in &t.deps {
-                match self.tasks.get(d).map(|x| x.state) {
-                    Some(TaskState::Memory) => {}
-                    Some(TaskState::Erred) => erred_dep = Some(*d),
-                    Some(TaskState::Released) => {
-                        waiting_on += 1;
-                        stack.push(*d);
-                    }
-                    Some(_) => waiting_on += 1,
-                    None => {}
-                }
-            }
-            // Deps pushed above are still `Released` and become `Waiting` when popped; they are
-            // counted here already.
-            self.set_state(id, TaskState::Waiting);
-            if let Some(t) = self.tasks.get_mut(&id) {
-                t.waiting_on = waiting_on;
-            }
-            if let Some(d) = erred_dep {
-                failed.push((id, d));
-            } else if waiting_on == 0 {
-                ready.push(id);
+            match self.visit_for_activation(id, &mut stack) {
+                Visit::Skipped | Visit::Waiting => {}
+                Visit::Ready { .. } => ready.push(id),
+                Visit::InputErred(dep) => failed.push((id, dep)),
             }
         }
         for (id, dep) in failed {
@@ -622,6 +639,43 @@ impl SchedulerState {
         }
         for id in ready.into_iter().rev() {
             self.make_ready(id, out);
+        }
+    }
+
+    /// One step of the activation walk: a released task becomes waiting, counting the inputs
+    /// not in memory; its released inputs go on `stack` to be visited next.
+    fn visit_for_activation(&mut self, id: TaskId, stack: &mut Vec<TaskId>) -> Visit {
+        let Some(t) = self.tasks.get(&id) else {
+            return Visit::Skipped;
+        };
+        if t.state != TaskState::Released {
+            return Visit::Skipped;
+        }
+        let mut waiting_on = 0;
+        let mut erred_dep = None;
+        for d in &t.deps {
+            match self.tasks.get(d).map(|x| x.state) {
+                Some(TaskState::Memory) => {}
+                Some(TaskState::Erred) => erred_dep = Some(*d),
+                Some(TaskState::Released) => {
+                    waiting_on += 1;
+                    stack.push(*d);
+                }
+                Some(_) => waiting_on += 1,
+                None => {}
+            }
+        }
+        let root = t.deps.is_empty();
+        // Deps pushed above are still `Released` and become `Waiting` when popped; they are
+        // counted here already.
+        self.set_state(id, TaskState::Waiting);
+        if let Some(t) = self.tasks.get_mut(&id) {
+            t.waiting_on = waiting_on;
+        }
+        match erred_dep {
+            Some(d) => Visit::InputErred(d),
+            None if waiting_on == 0 => Visit::Ready { root },
+            None => Visit::Waiting,
         }
     }
 
@@ -675,9 +729,8 @@ impl SchedulerState {
     /// task next to a large input stays where the input is.
     pub fn balance(&mut self, out: &mut Outbox) {
         let idle = self
-            .workers
-            .values()
-            .filter(|w| w.processing.is_empty())
+            .running()
+            .filter(|(_, w)| w.processing.is_empty())
             .count();
         if idle == 0 || !self.queue.is_empty() {
             return;
@@ -730,8 +783,7 @@ impl SchedulerState {
             self.set_state(id, TaskState::Released);
             self.set_state(id, TaskState::Waiting);
             let thief = self
-                .workers
-                .iter()
+                .running()
                 .filter(|(w, _)| **w != worker)
                 .min_by_key(|(w, r)| (r.processing.len(), **w))
                 .map(|(w, _)| *w);
@@ -747,8 +799,7 @@ impl SchedulerState {
         let Some(t) = self.tasks.get(&id) else { return };
         let worker = if t.deps.is_empty() {
             // Root task: the least busy worker with room, else queue.
-            self.workers
-                .iter()
+            self.running()
                 .filter(|(_, w)| w.processing.len() < self.capacity(w))
                 .min_by(|(ia, a), (ib, b)| {
                     let la = a.processing.len() as f64 / a.nthreads as f64;
@@ -782,17 +833,37 @@ impl SchedulerState {
                             > (bb, std::cmp::Reverse(bbusy), std::cmp::Reverse(bw))
                     }
                 };
-                if better && self.workers.contains_key(&w) {
+                if better && self.workers.get(&w).is_some_and(|r| !r.paused) {
                     best = Some((bytes, busy, w));
                 }
             }
             best.map(|(_, _, w)| w).or_else(|| {
-                self.workers
-                    .iter()
+                self.running()
                     .min_by_key(|(i, w)| (w.processing.len(), **i))
                     .map(|(i, _)| *i)
             })
         };
+        match worker {
+            Some(w) => self.send_to(id, w, out),
+            None => {
+                self.set_state(id, TaskState::Queued);
+                self.queue.push_back(id);
+            }
+        }
+    }
+
+    /// Places a ready root task on the least busy worker, room or not (a small submission
+    /// that should not wait behind a large graph's queue); queues it only with no worker
+    /// running.
+    fn place_now(&mut self, id: TaskId, out: &mut Outbox) {
+        let worker = self
+            .running()
+            .min_by(|(ia, a), (ib, b)| {
+                let la = a.processing.len() as f64 / a.nthreads as f64;
+                let lb = b.processing.len() as f64 / b.nthreads as f64;
+                la.total_cmp(&lb).then(ia.cmp(ib))
+            })
+            .map(|(id, _)| *id);
         match worker {
             Some(w) => self.send_to(id, w, out),
             None => {
@@ -818,11 +889,12 @@ impl SchedulerState {
                 continue;
             }
             let has_room = self
-                .workers
-                .values()
-                .any(|w| w.processing.len() < self.capacity(w));
+                .running()
+                .any(|(_, w)| w.processing.len() < self.capacity(w));
             let is_root = self.tasks.get(&id).is_some_and(|t| t.deps.is_empty());
-            if self.workers.is_empty() || (is_root && !has_room) {
+            // With every worker paused (or none), nothing can be placed: placing would only
+            // queue the task again.
+            if self.running().next().is_none() || (is_root && !has_room) {
                 return;
             }
             self.queue.pop_front();
@@ -834,6 +906,7 @@ impl SchedulerState {
     fn needs_result(&self, id: TaskId) -> bool {
         self.tasks.get(&id).is_some_and(|t| {
             t.wanted_by > 0
+                || t.pins > 0
                 || t.dependents
                     .iter()
                     .any(|d| self.tasks.get(d).is_some_and(|x| x.state.is_pending()))
@@ -899,6 +972,7 @@ impl SchedulerState {
         }
         self.release_if_unneeded(id, out);
         self.drain_queue(out);
+        self.settle(out);
     }
 
     /// A task failed on a worker. `missing_input` failures (an input could not be fetched)
@@ -1011,39 +1085,115 @@ impl SchedulerState {
             TaskState::Waiting | TaskState::Queued => self.set_state(id, TaskState::Released),
             _ => {}
         }
-        self.forget_if_unreferenced(id, out);
+        self.forget_if_unreferenced(id);
     }
 
     /// Forgets `id` (and then its inputs) if no client wants it and no task depends on it.
-    fn forget_if_unreferenced(&mut self, id: TaskId, out: &mut Outbox) {
-        let mut stack: SmallVec<[TaskId; 8]> = smallvec::smallvec![id];
-        while let Some(id) = stack.pop() {
-            let Some(t) = self.tasks.get(&id) else {
-                continue;
-            };
-            if t.wanted_by > 0
-                || !t.dependents.is_empty()
-                || !matches!(t.state, TaskState::Released | TaskState::Erred)
-            {
-                continue;
+    /// Forgets `id` (and then its inputs) if no client wants it and no task depends on it,
+    /// when its turn comes (see [`SchedulerState::release_some`]).
+    fn forget_if_unreferenced(&mut self, id: TaskId) {
+        self.forgetting.push(id);
+    }
+
+    fn forget_step(&mut self, id: TaskId, out: &mut Outbox) -> usize {
+        let Some(t) = self.tasks.get(&id) else {
+            return 0;
+        };
+        if t.wanted_by > 0
+            || t.pins > 0
+            || !t.dependents.is_empty()
+            || !matches!(t.state, TaskState::Released | TaskState::Erred)
+        {
+            return 0;
+        }
+        self.set_state(id, TaskState::Forgotten);
+        let Some(t) = self.tasks.remove(&id) else {
+            return 0;
+        };
+        self.ids.remove(&t.key);
+        let work = t.deps.len();
+        for d in t.deps {
+            if let Some(dep) = self.tasks.get_mut(&d) {
+                dep.dependents.retain(|x| *x != id);
             }
-            self.set_state(id, TaskState::Forgotten);
-            let Some(t) = self.tasks.remove(&id) else {
-                continue;
-            };
-            self.ids.remove(&t.key);
-            for d in t.deps {
-                if let Some(dep) = self.tasks.get_mut(&d) {
-                    dep.dependents.retain(|x| *x != id);
+            // An input nobody needs any more: free it, then maybe forget it.
+            if !self.needs_result(d) {
+                if self.tasks.get(&d).map(|x| x.state) == Some(TaskState::Memory) {
+                    self.release_if_unneeded_no_forget(d, out);
                 }
-                // An input nobody needs any more: free it, then maybe forget it.
-                if !self.needs_result(d) {
-                    if self.tasks.get(&d).map(|x| x.state) == Some(TaskState::Memory) {
-                        self.release_if_unneeded_no_forget(d, out);
-                    }
-                    stack.push(d);
-                }
+                self.forgetting.push(d);
             }
+        }
+        work
+    }
+
+    /// Whether released keys still wait to be followed through (see
+    /// [`SchedulerState::release_some`]).
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::state::{SchedulerState, StateConfig};
+    /// assert!(!SchedulerState::new(StateConfig::default()).is_releasing());
+    /// ```
+    pub fn is_releasing(&self) -> bool {
+        !self.releasing.is_empty() || !self.forgetting.is_empty()
+    }
+
+    /// Follows released keys through about `budget` tasks (each input looked at counts one):
+    /// tasks no one needs any more are released — taken back from their workers, their
+    /// results freed — and forgotten, with the inputs only they needed. Returns whether some
+    /// work is left.
+    ///
+    /// Dropping the last key of a graph of a million tasks releases and forgets them all,
+    /// which takes long enough to stall every other client. So each change of the state does
+    /// at most [`RELEASE_SLICE`] of this work, and the scheduler calls this between its other
+    /// events until nothing is left. Until its turn comes, a task keeps its state; if
+    /// something needs it again meanwhile, it stays.
+    ///
+    /// ```
+    /// use dusk_core::{Key, WireOp, WireTask};
+    /// use dusk_scheduler::distributed::state::{
+    ///     Outbox, SchedulerState, StateConfig, RELEASE_SLICE,
+    /// };
+    /// let n = 3 * RELEASE_SLICE as u32;
+    /// let task = |i: u32| WireTask {
+    ///     key: Key::part("chain", i),
+    ///     op: WireOp { kind: "my.op".into(), payload: vec![] },
+    ///     deps: if i == 0 { vec![] } else { vec![Key::part("chain", i - 1)] },
+    /// };
+    /// let mut s = SchedulerState::new(StateConfig::default());
+    /// let mut out = Outbox::default();
+    /// let last = Key::part("chain", n - 1);
+    /// s.update_graph(7, (0..n).map(task).collect(), &[last.clone()], &mut out).unwrap();
+    /// s.release_keys(7, &[last], &mut out);
+    /// assert!(s.is_releasing(), "a slice at a time");
+    /// while s.release_some(1000, &mut out) {}
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn release_some(&mut self, budget: usize, out: &mut Outbox) -> bool {
+        let mut budget = budget.max(1);
+        let mut worked = false;
+        while budget > 0 {
+            // Forgetting first: a task released is forgotten before the walk goes deeper.
+            let work = if let Some(id) = self.forgetting.pop() {
+                self.forget_step(id, out)
+            } else if let Some(id) = self.releasing.pop() {
+                self.release_step(id, out)
+            } else {
+                break;
+            };
+            worked = true;
+            budget = budget.saturating_sub(1 + work);
+        }
+        if worked {
+            self.drain_queue(out);
+        }
+        self.is_releasing()
+    }
+
+    /// Does a slice of the release work a change of the state set off.
+    fn settle(&mut self, out: &mut Outbox) {
+        if self.is_releasing() {
+            self.release_some(RELEASE_SLICE, out);
         }
     }
 
@@ -1072,41 +1222,45 @@ impl SchedulerState {
             if let Some(t) = self.tasks.get_mut(&id) {
                 t.wanted_by = t.wanted_by.saturating_sub(1);
             }
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
+        self.settle(out);
     }
 
-    /// After `id` lost a client: release it and whatever only it needed.
-    fn release_unwanted(&mut self, id: TaskId, out: &mut Outbox) {
-        // Pending tasks that nothing needs any more are released, inputs first checked again.
-        let mut stack: SmallVec<[TaskId; 8]> = smallvec::smallvec![id];
-        while let Some(id) = stack.pop() {
-            if self.needs_result(id) {
-                continue;
-            }
-            let Some(t) = self.tasks.get(&id) else {
-                continue;
-            };
-            let deps = t.deps.clone();
-            match t.state {
-                TaskState::Processing(w) => {
-                    // The worker drops it if it has not started; a result that still arrives
-                    // is freed then (`task_finished`).
-                    if let Some(r) = self.workers.get_mut(&w) {
-                        r.processing.remove(&id);
-                    }
-                    out.cancel.entry(w).or_default().push(id);
-                    self.set_state(id, TaskState::Released);
-                }
-                TaskState::Waiting | TaskState::Queued => {
-                    self.set_state(id, TaskState::Released);
-                }
-                _ => {}
-            }
-            self.release_if_unneeded(id, out);
-            stack.extend(deps);
+    /// After `id` lost a client: release it and whatever only it needed, when its turn comes
+    /// (see [`SchedulerState::release_some`]).
+    fn release_unwanted(&mut self, id: TaskId) {
+        self.releasing.push(id);
+    }
+
+    /// Releases `id` if nothing needs it; its inputs are checked next.
+    fn release_step(&mut self, id: TaskId, out: &mut Outbox) -> usize {
+        if self.needs_result(id) {
+            return 0;
         }
-        self.drain_queue(out);
+        let Some(t) = self.tasks.get(&id) else {
+            return 0;
+        };
+        let deps = t.deps.clone();
+        match t.state {
+            TaskState::Processing(w) => {
+                // The worker drops it if it has not started; a result that still arrives
+                // is freed then (`task_finished`).
+                if let Some(r) = self.workers.get_mut(&w) {
+                    r.processing.remove(&id);
+                }
+                out.cancel.entry(w).or_default().push(id);
+                self.set_state(id, TaskState::Released);
+            }
+            TaskState::Waiting | TaskState::Queued => {
+                self.set_state(id, TaskState::Released);
+            }
+            _ => {}
+        }
+        self.release_if_unneeded(id, out);
+        let work = deps.len();
+        self.releasing.extend(deps);
+        work
     }
 
     /// `client` cancels `keys` (Dask's `client.cancel`); returns the keys cancelled for it.
@@ -1199,8 +1353,9 @@ impl SchedulerState {
             }
         }
         for &id in &cancel {
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
+        self.settle(out);
         keys
     }
 
@@ -1213,8 +1368,9 @@ impl SchedulerState {
             if let Some(t) = self.tasks.get_mut(&id) {
                 t.wanted_by = t.wanted_by.saturating_sub(1);
             }
-            self.release_unwanted(id, out);
+            self.release_unwanted(id);
         }
+        self.settle(out);
     }
 
     /// A worker is gone: its results are lost, its tasks rescheduled (or failed after
@@ -1522,6 +1678,87 @@ mod tests {
     }
 
     #[test]
+    fn paused_workers_get_no_new_work_and_what_they_hand_back_runs_elsewhere() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.add_worker(2, "w2".into(), 1, &mut out);
+        let tasks: Vec<WireTask> = (0..4).map(|i| task(&format!("t{i}"), &[])).collect();
+        let wanted: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
+        s.update_graph(7, tasks, &wanted, &mut out).unwrap();
+        let on_1 = sent(&mut out, 1);
+        assert_eq!(on_1.len(), 2);
+        assert_eq!(sent(&mut out, 2).len(), 2);
+        // Worker 1 pauses and hands back what it had not started: it goes to worker 2.
+        s.set_paused(1, true, &mut out);
+        s.stolen(1, &on_1, &mut out);
+        assert_eq!(sent(&mut out, 2), on_1);
+        // New work, and the dependents of worker 1's results, go to worker 2 only.
+        s.update_graph(7, vec![task("more", &[])], &keys(&["more"]), &mut out)
+            .unwrap();
+        assert_eq!(sent(&mut out, 2), vec![id(&s, "more")]);
+        s.update_graph(
+            7,
+            vec![task("t9", &[]), task("next", &["t9"])],
+            &keys(&["next"]),
+            &mut out,
+        )
+        .unwrap();
+        let t9 = id(&s, "t9");
+        assert_eq!(sent(&mut out, 2), vec![t9]);
+        assert!(out.compute.is_empty());
+        // Worker 1 still finishes what it was running; its result's dependent runs on 2.
+        s.stolen(2, &[t9], &mut out);
+        assert_eq!(
+            s.state_of(&Key::new("t9")),
+            TaskState::Queued,
+            "nowhere else to go"
+        );
+        s.set_paused(1, false, &mut out);
+        assert_eq!(
+            sent(&mut out, 1),
+            vec![t9],
+            "resumed, worker 1 takes the queue"
+        );
+        s.set_paused(1, true, &mut out);
+        s.task_finished(1, t9, 8, &mut out);
+        assert_eq!(sent(&mut out, 2), vec![id(&s, "next")]);
+        assert!(!out.compute.contains_key(&1));
+    }
+
+    #[test]
+    fn a_lone_paused_worker_queues_everything_and_takes_it_when_it_resumes() {
+        let mut s = SchedulerState::new(StateConfig::default());
+        let mut out = Outbox::default();
+        s.add_worker(1, "w1".into(), 1, &mut out);
+        s.update_graph(7, vec![task("a", &[])], &keys(&["a"]), &mut out)
+            .unwrap();
+        let a = id(&s, "a");
+        assert_eq!(sent(&mut out, 1), vec![a]);
+        s.set_paused(1, true, &mut out);
+        s.task_finished(1, a, 8, &mut out);
+        // A dependent of a result the paused worker holds, and a new root: both wait.
+        s.update_graph(
+            7,
+            vec![task("b", &["a"]), task("c", &[])],
+            &keys(&["b", "c"]),
+            &mut out,
+        )
+        .unwrap();
+        assert!(out.compute.is_empty());
+        assert_eq!(s.state_of(&Key::new("b")), TaskState::Queued);
+        assert_eq!(s.state_of(&Key::new("c")), TaskState::Queued);
+        s.measure(Duration::from_millis(100), &mut out);
+        assert!(out.compute.is_empty() && out.steal.is_empty());
+        s.set_paused(1, false, &mut out);
+        let mut resumed = sent(&mut out, 1);
+        resumed.sort();
+        let mut expected = vec![id(&s, "b"), id(&s, "c")];
+        expected.sort();
+        assert_eq!(resumed, expected);
+    }
+
+    #[test]
     fn lost_results_are_recomputed_and_dying_tasks_eventually_fail() {
         let mut s = SchedulerState::new(StateConfig::default());
         let mut out = Outbox::default();
@@ -1664,9 +1901,11 @@ mod tests {
         assert_eq!(sent(&mut out, 1), vec![t0, t1], "1 thread x saturation 2");
         assert_eq!(s.state_of(&Key::new("t2")), TaskState::Queued);
         // Queued: forgotten, and no worker hears of it.
+        assert_eq!(s.queued(), 1);
         let gone = s.cancel_keys(7, &keys(&["t2"]), &mut out);
         assert_eq!(gone, keys(&["t2"]));
         assert_eq!(s.state_of(&Key::new("t2")), TaskState::Forgotten);
+        assert_eq!(s.queued(), 0);
         assert!(out.cancel.is_empty() && out.compute.is_empty());
         // Running: the worker is told to drop it; its slot is free again.
         s.cancel_keys(7, &keys(&["t0"]), &mut out);
@@ -1680,11 +1919,11 @@ mod tests {
         s.task_finished(1, t0, 8, &mut out);
         assert_eq!(out.free.remove(&1), Some(vec![t0]));
         assert!(out.ready.is_empty());
-        // Submitted again, the key runs again.
+        // Submitted again, the key runs again: alone, it is placed at once rather than queued
+        // behind a full worker.
         s.update_graph(7, vec![task("t0", &[])], &keys(&["t0"]), &mut out)
             .unwrap();
-        assert_eq!(s.state_of(&Key::new("t0")), TaskState::Queued);
-        s.task_finished(1, t1, 8, &mut out);
+        assert_eq!(s.state_of(&Key::new("t0")), TaskState::Processing(1));
         assert_eq!(sent(&mut out, 1), vec![id(&s, "t0")]);
     }
 

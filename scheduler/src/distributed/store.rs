@@ -1,8 +1,9 @@
-//! The worker's store: the results it holds, with byte accounting and spilling to disk.
+//! The worker's store: the results it holds, with byte accounting, spilling to disk, and the
+//! decision to pause.
 //!
 //! Dask workers that hold more than their memory get killed by the operating system, which is
 //! the failure Dask users meet most. A dusk worker with a memory limit keeps its results in
-//! memory up to a target ([`SPILL_FRACTION`] of the limit, Dask's
+//! memory up to a target (by default [`SPILL_FRACTION`] of the limit, Dask's
 //! `distributed.worker.memory.target`); past it, the least recently used results are written
 //! to files in the worker's own spill directory and read back when a task or a peer needs them.
 //!
@@ -11,8 +12,13 @@
 //! and reading it back is the same decoding a fetch does. Process-local values that cannot be
 //! serialized never spill; they count against the limit like everything else.
 //!
-//! The store does not pause the worker when spilling cannot keep it under the limit (Dask's
-//! `pause` threshold): a paused worker can wait forever on work that would free its memory.
+//! When memory stays past a higher threshold even so (by default [`PAUSE_FRACTION`] of the
+//! limit, Dask's `distributed.worker.memory.pause`: results that cannot spill, a disk that
+//! refuses them, or spilling switched off), running more tasks would only add to it: the worker
+//! pauses ([`MemoryPause`]). It starts no new task — tasks already running finish — and hands
+//! the ones it has not started back to the scheduler, which gives them to other workers. It
+//! resumes as soon as memory is back under the threshold, typically when the results it holds
+//! are released, so a lone paused worker waits for its clients, not forever for itself.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,8 +30,156 @@ use rustc_hash::FxHashMap;
 
 use super::message::{data_from_wire, data_to_wire, DataKind, TaskId};
 
-/// The share of the memory limit kept in memory before results spill to disk.
+/// The share of the memory limit kept in memory before results spill to disk, by default
+/// (Dask's `distributed.worker.memory.target`).
+///
+/// ```
+/// use dusk_scheduler::distributed::store::{PAUSE_FRACTION, SPILL_FRACTION};
+/// assert!(SPILL_FRACTION < PAUSE_FRACTION);
+/// ```
 pub const SPILL_FRACTION: f64 = 0.6;
+
+/// The share of the memory limit past which a worker pauses, by default (Dask's
+/// `distributed.worker.memory.pause`).
+///
+/// ```
+/// use dusk_scheduler::distributed::store::PAUSE_FRACTION;
+/// assert_eq!(PAUSE_FRACTION, 0.8);
+/// ```
+pub const PAUSE_FRACTION: f64 = 0.8;
+
+/// A memory fraction given as text: a number above 0 and at most 1, or `off` (also `false`,
+/// `none`) for never. `what` names the setting in the error.
+///
+/// ```
+/// use dusk_scheduler::distributed::store::parse_fraction;
+/// assert_eq!(parse_fraction("pause", "0.8").unwrap(), Some(0.8));
+/// assert_eq!(parse_fraction("pause", "off").unwrap(), None);
+/// let err = parse_fraction("pause", "80%").unwrap_err().to_string();
+/// assert!(err.contains("pause") && err.contains("80%"), "{err}");
+/// assert!(parse_fraction("pause", "1.5").is_err());
+/// ```
+pub fn parse_fraction(what: &str, text: &str) -> Result<Option<f64>, BadFraction> {
+    let t = text.trim();
+    if matches!(t.to_ascii_lowercase().as_str(), "off" | "false" | "none") {
+        return Ok(None);
+    }
+    let value: f64 = t.parse().map_err(|_| BadFraction {
+        what: what.to_string(),
+        text: text.to_string(),
+    })?;
+    check_fraction(what, Some(value))
+}
+
+/// Checks a memory fraction: `None` (never), or a number above 0 and at most 1.
+///
+/// ```
+/// use dusk_scheduler::distributed::store::check_fraction;
+/// assert_eq!(check_fraction("target", Some(0.6)).unwrap(), Some(0.6));
+/// assert_eq!(check_fraction("target", None).unwrap(), None);
+/// assert!(check_fraction("target", Some(0.0)).is_err());
+/// assert!(check_fraction("target", Some(f64::NAN)).is_err());
+/// ```
+pub fn check_fraction(what: &str, value: Option<f64>) -> Result<Option<f64>, BadFraction> {
+    match value {
+        Some(v) if !(v > 0.0 && v <= 1.0) => Err(BadFraction {
+            what: what.to_string(),
+            text: v.to_string(),
+        }),
+        v => Ok(v),
+    }
+}
+
+/// A memory fraction that is not a number above 0 and at most 1, nor `off`.
+///
+/// ```
+/// use dusk_scheduler::distributed::store::parse_fraction;
+/// let err = parse_fraction("memory target fraction", "2").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid memory target fraction `2`: expected a number above 0 and at most 1, or `off`"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} `{text}`: expected a number above 0 and at most 1, or `off`")]
+pub struct BadFraction {
+    /// The setting.
+    pub what: String,
+    /// What was given.
+    pub text: String,
+}
+
+/// Whether a worker is paused, decided from the bytes its results hold in memory (after
+/// spilling): paused past the pause threshold, running again at or under it — Dask's rule,
+/// which has no band between the two, so a worker resumes as soon as anything is released.
+///
+/// ```
+/// use dusk_scheduler::distributed::store::MemoryPause;
+/// // A 1,000-byte limit, pausing past 80%.
+/// let mut pause = MemoryPause::new(1_000, Some(0.8));
+/// assert_eq!(pause.observe(800), None, "at the threshold: still running");
+/// assert_eq!(pause.observe(801), Some(true), "past it: pause");
+/// assert_eq!(pause.observe(900), None, "already paused");
+/// assert!(pause.is_paused());
+/// assert_eq!(pause.observe(700), Some(false), "back under it: resume");
+/// // No limit, or pausing switched off: never paused.
+/// assert_eq!(MemoryPause::new(0, Some(0.8)).observe(u64::MAX), None);
+/// assert_eq!(MemoryPause::new(1_000, None).observe(u64::MAX), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryPause {
+    /// Bytes past which the worker pauses (`None`: never).
+    threshold: Option<u64>,
+    paused: bool,
+}
+
+impl MemoryPause {
+    /// The pause decision for a worker with `memory_limit` bytes (0: no limit) pausing past
+    /// `fraction` of it (`None`: never).
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::store::MemoryPause;
+    /// assert!(!MemoryPause::new(1_000, Some(0.8)).is_paused());
+    /// ```
+    pub fn new(memory_limit: u64, fraction: Option<f64>) -> MemoryPause {
+        MemoryPause {
+            threshold: fraction
+                .filter(|_| memory_limit > 0)
+                .map(|f| (memory_limit as f64 * f) as u64),
+            paused: false,
+        }
+    }
+
+    /// Whether the worker is paused.
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::store::MemoryPause;
+    /// let mut pause = MemoryPause::new(100, Some(0.5));
+    /// pause.observe(60);
+    /// assert!(pause.is_paused());
+    /// ```
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Takes in the bytes now held in memory; returns the new decision when it changes
+    /// (`Some(true)`: pause, `Some(false)`: resume).
+    ///
+    /// ```
+    /// use dusk_scheduler::distributed::store::MemoryPause;
+    /// let mut pause = MemoryPause::new(100, Some(0.5));
+    /// assert_eq!(pause.observe(51), Some(true));
+    /// assert_eq!(pause.observe(50), Some(false));
+    /// ```
+    pub fn observe(&mut self, memory_bytes: u64) -> Option<bool> {
+        let over = self.threshold.is_some_and(|t| memory_bytes > t);
+        if over == self.paused {
+            return None;
+        }
+        self.paused = over;
+        Some(over)
+    }
+}
 
 /// Numbers the stores of this process, so in-process workers spill into separate directories.
 static NEXT_STORE: AtomicU64 = AtomicU64::new(0);
@@ -53,9 +207,10 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// A store for a worker with `memory_limit` bytes (0: no limit), spilling into a
-    /// directory named after `name` and this process (created on the first spill).
-    pub(crate) fn new(memory_limit: u64, name: &str) -> Store {
+    /// A store for a worker with `memory_limit` bytes (0: no limit) that spills past
+    /// `target_fraction` of it (`None`: never), into a directory named after `name` and this
+    /// process (created on the first spill).
+    pub(crate) fn new(memory_limit: u64, target_fraction: Option<f64>, name: &str) -> Store {
         let safe: String = name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -68,7 +223,9 @@ impl Store {
             tick: 0,
             memory_bytes: 0,
             spilled_bytes: 0,
-            target: (memory_limit > 0).then_some((memory_limit as f64 * SPILL_FRACTION) as u64),
+            target: target_fraction
+                .filter(|_| memory_limit > 0)
+                .map(|f| (memory_limit as f64 * f) as u64),
             dir: std::env::temp_dir().join(format!(
                 "dusk-spill-{}-{safe}-{}",
                 std::process::id(),
@@ -240,7 +397,7 @@ mod tests {
     #[test]
     fn results_spill_least_recently_used_first_and_read_back() {
         // 10 KB limit: 6 KB stay in memory; each block is 4 KB.
-        let mut store = Store::new(10_000, "test");
+        let mut store = Store::new(10_000, Some(SPILL_FRACTION), "test");
         store.insert(1, block(500, 1.0));
         store.insert(2, block(500, 2.0));
         assert_eq!(store.spilled_bytes(), 4_000, "the first block went to disk");
@@ -267,7 +424,7 @@ mod tests {
 
     #[test]
     fn unsendable_results_stay_in_memory() {
-        let mut store = Store::new(100, "test");
+        let mut store = Store::new(100, Some(SPILL_FRACTION), "test");
         store.insert(7, Data::local_with_size(vec![0u8; 1000], 1000));
         assert_eq!(store.spilled_bytes(), 0);
         assert_eq!(store.memory_bytes(), 1000);
@@ -275,8 +432,46 @@ mod tests {
     }
 
     #[test]
+    fn results_that_cannot_spill_pause_the_worker_until_released() {
+        // 10 KB limit: spill past 6 KB, pause past 8 KB.
+        let mut store = Store::new(10_000, Some(SPILL_FRACTION), "test");
+        let mut pause = MemoryPause::new(10_000, Some(PAUSE_FRACTION));
+        // Spillable results never keep memory past the target, so the worker keeps running.
+        for id in 0..5 {
+            store.insert(id, block(500, 1.0));
+            assert_eq!(pause.observe(store.memory_bytes()), None, "block {id}");
+        }
+        assert!(store.spilled_bytes() >= 12_000);
+        // Process-local values stay in memory whatever the target: 9 KB of them pause it.
+        for id in 10..13 {
+            store.insert(id, Data::local_with_size(vec![0u8; 3_000], 3_000));
+        }
+        assert!(store.memory_bytes() > 8_000);
+        assert_eq!(pause.observe(store.memory_bytes()), Some(true));
+        // Releasing one brings memory back to the threshold or under: it resumes.
+        store.remove(10);
+        assert!(store.memory_bytes() <= 8_000, "{}", store.memory_bytes());
+        assert_eq!(pause.observe(store.memory_bytes()), Some(false));
+    }
+
+    #[test]
+    fn with_spilling_off_results_stay_in_memory_and_pause_the_worker() {
+        let mut store = Store::new(10_000, None, "test");
+        let mut pause = MemoryPause::new(10_000, Some(PAUSE_FRACTION));
+        for id in 0..3 {
+            store.insert(id, block(500, 1.0));
+        }
+        assert_eq!(store.spilled_bytes(), 0);
+        assert_eq!(store.memory_bytes(), 12_000);
+        assert_eq!(pause.observe(store.memory_bytes()), Some(true));
+        store.remove(0);
+        store.remove(1);
+        assert_eq!(pause.observe(store.memory_bytes()), Some(false));
+    }
+
+    #[test]
     fn no_limit_never_spills() {
-        let mut store = Store::new(0, "test");
+        let mut store = Store::new(0, Some(SPILL_FRACTION), "test");
         for id in 0..10 {
             store.insert(id, block(10_000, 0.5));
         }

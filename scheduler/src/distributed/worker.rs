@@ -8,9 +8,15 @@
 //!
 //! Ops run on plain threads, not on the async runtime, so a long task never stalls the
 //! networking; a task's panic is caught and reported as that task's error.
+//!
+//! A worker whose results hold more memory than its pause threshold even after spilling
+//! pauses (see [`super::store`]): it tells the scheduler, starts no new task, and hands back
+//! the tasks it has not started — and any sent to it before the scheduler heard — so other
+//! workers run them. It keeps serving its results to peers, and resumes, telling the
+//! scheduler, once memory is back under the threshold.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,8 +32,8 @@ use super::message::{
     data_from_wire, data_to_wire, ComputeTask, DataHeader, DataKind, Failed, Finished, Heartbeat,
     Message, Role, TaskId, WorkerInfo, INLINE_LIMIT,
 };
-use super::store::Store;
-use super::{log_warn, parse_address, DistributedError};
+use super::store::{check_fraction, MemoryPause, Store, PAUSE_FRACTION, SPILL_FRACTION};
+use super::{log_info, log_warn, parse_address, DistributedError};
 
 /// Settings of a worker.
 #[derive(Clone, Debug)]
@@ -36,9 +42,16 @@ pub struct WorkerConfig {
     pub scheduler: String,
     /// Threads running tasks.
     pub nthreads: usize,
-    /// Memory limit in bytes (0: none): past [`super::store::SPILL_FRACTION`] of it, results
-    /// spill to disk.
+    /// Memory limit in bytes (0: none): past `memory_target_fraction` of it results spill to
+    /// disk, past `memory_pause_fraction` the worker pauses.
     pub memory_limit: u64,
+    /// The share of the memory limit kept in memory before the least recently used results
+    /// spill to disk (Dask's `distributed.worker.memory.target`; `None`: never spill).
+    pub memory_target_fraction: Option<f64>,
+    /// The share of the memory limit past which the worker pauses: it starts no new task until
+    /// its results are back under it (Dask's `distributed.worker.memory.pause`; `None`: never
+    /// pause).
+    pub memory_pause_fraction: Option<f64>,
     /// A display name.
     pub name: String,
     /// How often to tell the scheduler the worker is alive.
@@ -61,6 +74,8 @@ impl WorkerConfig {
             scheduler: scheduler.into(),
             nthreads: nthreads.max(1),
             memory_limit: 0,
+            memory_target_fraction: Some(SPILL_FRACTION),
+            memory_pause_fraction: Some(PAUSE_FRACTION),
             name: format!("worker-{}", std::process::id()),
             heartbeat: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(10),
@@ -84,6 +99,9 @@ pub struct WorkerStats {
     pub stored_bytes: AtomicU64,
     /// Bytes of results spilled to disk (see [`super::store`]).
     pub spilled_bytes: AtomicU64,
+    /// Whether the worker is paused: its results hold more memory than its pause threshold,
+    /// so it starts no new task (see [`super::store`]).
+    pub paused: AtomicBool,
 }
 
 impl WorkerStats {
@@ -102,6 +120,7 @@ impl WorkerStats {
             peer_bytes: self.peer_bytes.load(Ordering::Relaxed),
             stored: self.stored.load(Ordering::Relaxed),
             stored_bytes: self.stored_bytes.load(Ordering::Relaxed),
+            paused: self.paused.load(Ordering::Relaxed),
         }
     }
 }
@@ -266,6 +285,12 @@ impl JobQueue {
         taken
     }
 
+    /// Removes every job that has not started; returns their ids.
+    fn take_all(&self) -> Vec<TaskId> {
+        let mut q = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        q.0.drain(..).map(|j| j.id).collect()
+    }
+
     fn close(&self) {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
         self.ready.notify_all();
@@ -286,6 +311,11 @@ async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), DistributedError> {
     let address = parse_address(&config.scheduler)?;
+    let setting = |what: &str, value| {
+        check_fraction(what, value).map_err(|e| DistributedError::Setting(e.to_string()))
+    };
+    let target_fraction = setting("memory target fraction", config.memory_target_fraction)?;
+    let pause_fraction = setting("memory pause fraction", config.memory_pause_fraction)?;
     // A scheduler started at the same time may not listen yet: retry for a while.
     let deadline = tokio::time::Instant::now() + config.connect_timeout;
     let stream = loop {
@@ -336,7 +366,12 @@ async fn run(
         let _ = r.send(Ok(data_addr.clone()));
     }
 
-    let store: Shared = Arc::new(Mutex::new(Store::new(config.memory_limit, &config.name)));
+    let store: Shared = Arc::new(Mutex::new(Store::new(
+        config.memory_limit,
+        target_fraction,
+        &config.name,
+    )));
+    let mut pause = MemoryPause::new(config.memory_limit, pause_fraction);
     let server = tokio::spawn(serve_data(listener, store.clone(), config.limits));
 
     // The thread pool.
@@ -367,6 +402,12 @@ async fn run(
             }
             frame = reader.read() => match frame {
                 Ok(Some((Message::Compute { tasks }, _))) => {
+                    if pause.is_paused() {
+                        // Sent before the scheduler heard: for other workers to run.
+                        let ids = tasks.iter().map(|t| t.id).collect();
+                        let _ = scheduler.send(Message::Stolen { ids }.into());
+                        continue;
+                    }
                     let mut batch = Vec::with_capacity(tasks.len());
                     for task in tasks {
                         // Sent again after a cancel: it is wanted after all.
@@ -393,11 +434,17 @@ async fn run(
                     let _ = scheduler.send(Message::Stolen { ids }.into());
                 }
                 Ok(Some((Message::Free { ids }, _))) => {
-                    let mut s = lock(&store);
-                    for id in ids {
-                        s.remove(id);
+                    let change = {
+                        let mut s = lock(&store);
+                        for id in ids {
+                            s.remove(id);
+                        }
+                        stats.record(&s);
+                        pause.observe(s.memory_bytes())
+                    };
+                    if let Some(paused) = change {
+                        pause_or_resume(paused, &config.name, &job_tx, &scheduler, &stats);
                     }
-                    stats.record(&s);
                 }
                 Ok(Some((other, _))) => log_warn(format_args!(
                     "worker ignoring unexpected {}",
@@ -414,7 +461,7 @@ async fn run(
                 let mut inline = Vec::new();
                 let mut failed = Vec::new();
                 let mut next = Some(first);
-                {
+                let change = {
                     let mut s = lock(&store);
                     while let Some((id, wanted, out)) = next.take() {
                         stats.tasks_run.fetch_add(1, Ordering::Relaxed);
@@ -438,6 +485,11 @@ async fn run(
                         next = results.try_recv().ok();
                     }
                     stats.record(&s);
+                    pause.observe(s.memory_bytes())
+                };
+                // Before the news of these results, so their dependents go elsewhere.
+                if let Some(paused) = change {
+                    pause_or_resume(paused, &config.name, &job_tx, &scheduler, &stats);
                 }
                 if !finished.is_empty() {
                     let _ = scheduler.send(connection::Outgoing {
@@ -455,6 +507,9 @@ async fn run(
                     continue;
                 }
                 match result {
+                    Ok(_) if pause.is_paused() => {
+                        let _ = scheduler.send(Message::Stolen { ids: vec![task.id] }.into());
+                    }
                     Ok(fetched) => {
                         let mut batch = Vec::with_capacity(1);
                         submit(task, &store, Some(fetched), &mut batch, &scheduler);
@@ -472,6 +527,33 @@ async fn run(
     job_tx.close();
     server.abort();
     outcome
+}
+
+/// Acts on a change of the pause decision: tells the scheduler first, then, pausing, hands back
+/// the tasks not started (the scheduler places them on other workers, or queues them).
+fn pause_or_resume(
+    paused: bool,
+    name: &str,
+    jobs: &JobQueue,
+    scheduler: &Sender,
+    stats: &WorkerStats,
+) {
+    stats.paused.store(paused, Ordering::Relaxed);
+    let _ = scheduler.send(Message::WorkerStatus { paused }.into());
+    if paused {
+        let ids = jobs.take_all();
+        log_info(format_args!(
+            "{name}: memory past the pause threshold; pausing, {} tasks handed back",
+            ids.len()
+        ));
+        if !ids.is_empty() {
+            let _ = scheduler.send(Message::Stolen { ids }.into());
+        }
+    } else {
+        log_info(format_args!(
+            "{name}: memory under the pause threshold; resuming"
+        ));
+    }
 }
 
 /// Queues `task`, or first fetches the inputs this worker lacks; returns whether it fetches.
