@@ -4,6 +4,10 @@
 //! processes from this test binary. Every test runs under a deadline so a bug shows up as a
 //! failure, never as a hung CI job.
 
+mod common;
+
+use common::deadline;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
@@ -140,18 +144,6 @@ fn lit(v: u64) -> LiteralOp {
 
 fn add(extra: u64) -> Add {
     Add { extra, sleep_ms: 0 }
-}
-
-/// Runs `f` on a thread and fails the test if it takes longer than `secs`.
-fn deadline<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(_) => panic!("test exceeded its {secs}s deadline"),
-    }
 }
 
 /// A layered graph: each node adds its index to up to three earlier nodes.

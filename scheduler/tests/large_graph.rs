@@ -9,6 +9,10 @@
 //! it go. An ignored test prints B's round-trip latencies during A's submission, to measure
 //! what the test only orders.
 
+mod common;
+
+use common::deadline;
+
 use std::time::{Duration, Instant};
 
 use dusk_core::{
@@ -68,25 +72,6 @@ fn tree(leaves: u32, fan_in: u32) -> (Graph, Key) {
     let deps = (0..groups).map(|j| Key::part("sum", j)).collect();
     g.add(total.clone(), Add(0), deps);
     (g, total)
-}
-
-/// Runs `f` on a thread and fails the test if it takes longer than `secs` (a failure inside
-/// `f` is reported as itself).
-fn deadline<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let body = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match body.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the body ended without a result or a panic"),
-        },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("test exceeded its {secs}s deadline")
-        }
-    }
 }
 
 /// One small submission and its result.

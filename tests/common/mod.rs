@@ -92,9 +92,14 @@ pub fn deadline(secs: u64, f: impl FnOnce() + Send + 'static) {
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(()) => handle.join().expect("the test body"),
-        Err(_) => match handle.join() {
+        // The body panicked before finishing: report its panic.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
             Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("the test took longer than {secs} s"),
+            Ok(()) => panic!("the test body stopped without finishing"),
         },
+        // Still running: fail now rather than wait for a body that may never end.
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the test took longer than {secs} s")
+        }
     }
 }
