@@ -184,34 +184,55 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Folds `hash(value)` into each row's hash, for a column of `T` whose missing values hash as
+/// `u64::MAX`. Chunks without nulls are read as plain slices: no per-row validity check, which
+/// makes hashing the key column a small part of a split, not a large one.
+fn fold_column<T, F>(hashes: &mut [u64], ca: &ChunkedArray<T>, hash: F)
+where
+    T: PolarsNumericType,
+    F: Fn(T::Native) -> u64,
+{
+    let combine = |h: &mut u64, v: u64| *h = mix(h.rotate_left(5) ^ v);
+    let mut offset = 0;
+    for arr in ca.downcast_iter() {
+        let rows = &mut hashes[offset..offset + arr.len()];
+        if arr.validity().is_none_or(|valid| valid.unset_bits() == 0) {
+            for (h, &v) in rows.iter_mut().zip(arr.values().iter()) {
+                combine(h, hash(v));
+            }
+        } else {
+            for (h, v) in rows.iter_mut().zip(arr.iter()) {
+                combine(h, v.map_or(u64::MAX, |&v| hash(v)));
+            }
+        }
+        offset += arr.len();
+    }
+}
+
 /// One hash per row over the key columns.
 pub(crate) fn row_hashes(df: &DataFrame, on: &[String]) -> PolarsResult<Vec<u64>> {
     let mut hashes = vec![0x51_7c_c1_b7_27_22_0a_95u64; df.height()];
     for name in on {
         let column = df.column(name.as_str())?;
         let dtype = column.dtype();
-        let combine = |h: &mut u64, v: u64| *h = mix(h.rotate_left(5) ^ v);
         if dtype.is_integer() || dtype.is_temporal() || dtype.is_bool() {
             let c = column.cast(&DataType::Int64)?;
-            for (h, v) in hashes.iter_mut().zip(c.i64()?.iter()) {
-                combine(h, v.map_or(u64::MAX, |v| mix(v as u64)));
-            }
+            fold_column(&mut hashes, c.i64()?, |v| mix(v as u64));
         } else if dtype.is_float() {
             let c = column.cast(&DataType::Float64)?;
-            for (h, v) in hashes.iter_mut().zip(c.f64()?.iter()) {
-                // -0.0 equals 0.0, and every NaN is one value.
-                let bits = v.map(|v| {
-                    if v == 0.0 {
-                        0u64
-                    } else if v.is_nan() {
-                        f64::NAN.to_bits()
-                    } else {
-                        v.to_bits()
-                    }
-                });
-                combine(h, bits.map_or(u64::MAX, mix));
-            }
+            // -0.0 equals 0.0, and every NaN is one value.
+            fold_column(&mut hashes, c.f64()?, |v| {
+                let bits = if v == 0.0 {
+                    0u64
+                } else if v.is_nan() {
+                    f64::NAN.to_bits()
+                } else {
+                    v.to_bits()
+                };
+                mix(bits)
+            });
         } else {
+            let combine = |h: &mut u64, v: u64| *h = mix(h.rotate_left(5) ^ v);
             let c = column.cast(&DataType::String)?;
             for (h, v) in hashes.iter_mut().zip(c.str()?.iter()) {
                 combine(h, v.map_or(u64::MAX, |s| xxh3_64(s.as_bytes())));
