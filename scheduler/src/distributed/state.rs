@@ -1490,7 +1490,8 @@ mod tests {
     use super::*;
     use dusk_core::WireOp;
 
-    fn task(key: &str, deps: &[&str]) -> WireTask {
+    /// A task running a test op (shared with the intake tests).
+    pub(super) fn task(key: &str, deps: &[&str]) -> WireTask {
         WireTask {
             key: Key::new(key),
             op: WireOp {

@@ -820,18 +820,8 @@ pub(super) enum Visit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::distributed::state::tests::task;
     use crate::distributed::state::StateConfig;
-
-    fn task(key: &str, deps: &[&str]) -> WireTask {
-        WireTask {
-            key: Key::new(key),
-            op: WireOp {
-                kind: "test.op".into(),
-                payload: vec![],
-            },
-            deps: deps.iter().map(|d| Key::new(*d)).collect(),
-        }
-    }
 
     fn keys(names: &[&str]) -> Vec<Key> {
         names.iter().map(|n| Key::new(*n)).collect()
