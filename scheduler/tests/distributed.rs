@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::deadline;
+use common::{add, deadline, slow, Add};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -23,35 +23,6 @@ use dusk_scheduler::distributed::state::StateConfig;
 use dusk_scheduler::distributed::{Client, FutureStatus, SchedulerConfig};
 use dusk_scheduler::{get, ComputeOptions, Scheduler};
 use serde::{Deserialize, Serialize};
-
-/// Sums its `u64` inputs plus `extra`, after sleeping `sleep_ms`.
-#[derive(Serialize, Deserialize)]
-struct Add {
-    extra: u64,
-    sleep_ms: u64,
-}
-impl SerdeOp for Add {
-    const KIND: &'static str = "test.add";
-}
-impl Op for Add {
-    fn name(&self) -> &str {
-        "add"
-    }
-    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
-        if self.sleep_ms > 0 {
-            std::thread::sleep(Duration::from_millis(self.sleep_ms));
-        }
-        let mut s = self.extra;
-        for i in &inputs {
-            s = s.wrapping_add(i.decode::<u64>()?);
-        }
-        Ok(Data::encode(&s)?)
-    }
-    fn to_wire(&self) -> Result<WireOp, WireError> {
-        encode_serde(self)
-    }
-}
-register_op!(Add);
 
 /// A vector of `n` ones.
 #[derive(Serialize, Deserialize)]
@@ -140,10 +111,6 @@ impl Op for Unregistered {
 
 fn lit(v: u64) -> LiteralOp {
     LiteralOp::new(Data::encode(&v).expect("u64 encodes"))
-}
-
-fn add(extra: u64) -> Add {
-    Add { extra, sleep_ms: 0 }
 }
 
 /// A layered graph: each node adds its index to up to three earlier nodes.
@@ -735,10 +702,6 @@ fn a_silent_worker_is_removed_after_missed_heartbeats() {
         assert!(err.contains("no workers"), "{err}");
         assert_eq!(client.workers().unwrap().len(), 0);
     });
-}
-
-fn slow(extra: u64, sleep_ms: u64) -> Add {
-    Add { extra, sleep_ms }
 }
 
 fn stored(cluster: &LocalCluster) -> u64 {

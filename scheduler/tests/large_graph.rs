@@ -11,39 +11,13 @@
 
 mod common;
 
-use common::deadline;
+use common::{add, deadline};
 
 use std::time::{Duration, Instant};
 
-use dusk_core::{
-    op::encode_serde, register_op, BoxError, Data, Graph, Key, Op, SerdeOp, WireError, WireOp,
-};
+use dusk_core::{Graph, Key};
 use dusk_scheduler::distributed::cluster::{run_if_cluster_process, LocalCluster};
 use dusk_scheduler::distributed::{Client, FutureStatus, RemoteFuture};
-use serde::{Deserialize, Serialize};
-
-/// Sums its `u64` inputs plus a constant.
-#[derive(Serialize, Deserialize)]
-struct Add(u64);
-impl SerdeOp for Add {
-    const KIND: &'static str = "test.large-graph.add";
-}
-impl Op for Add {
-    fn name(&self) -> &str {
-        "add"
-    }
-    fn run(&self, inputs: Vec<Data>) -> Result<Data, BoxError> {
-        let mut s = self.0;
-        for i in &inputs {
-            s = s.wrapping_add(i.decode::<u64>()?);
-        }
-        Ok(Data::encode(&s)?)
-    }
-    fn to_wire(&self) -> Result<WireOp, WireError> {
-        encode_serde(self)
-    }
-}
-register_op!(Add);
 
 /// The body of the cluster's processes, started from this test binary.
 #[test]
@@ -59,24 +33,24 @@ const FAN_IN: u32 = 1_000;
 fn tree(leaves: u32, fan_in: u32) -> (Graph, Key) {
     let mut g = Graph::new();
     for i in 0..leaves {
-        g.add(Key::part("leaf", i), Add(u64::from(i)), vec![]);
+        g.add(Key::part("leaf", i), add(u64::from(i)), vec![]);
     }
     let groups = leaves.div_ceil(fan_in);
     for j in 0..groups {
         let deps = (j * fan_in..((j + 1) * fan_in).min(leaves))
             .map(|i| Key::part("leaf", i))
             .collect();
-        g.add(Key::part("sum", j), Add(0), deps);
+        g.add(Key::part("sum", j), add(0), deps);
     }
     let total = Key::new("total");
     let deps = (0..groups).map(|j| Key::part("sum", j)).collect();
-    g.add(total.clone(), Add(0), deps);
+    g.add(total.clone(), add(0), deps);
     (g, total)
 }
 
 /// One small submission and its result.
 fn round_trip(client: &Client, i: u64) {
-    let f = client.submit(Add(i), vec![]).expect("submitted");
+    let f = client.submit(add(i), vec![]).expect("submitted");
     let got = f
         .result()
         .expect("a result")

@@ -1628,8 +1628,8 @@ mod tests {
         assert_eq!(sent(&mut out, 1).len(), 20);
     }
 
-    #[test]
-    fn idle_workers_steal_from_saturated_ones() {
+    /// One worker, given `big` and eight tasks that use it; `big` has been sent to it.
+    fn one_worker_with_big_and_eight_users() -> (SchedulerState, Outbox, TaskId) {
         let mut s = SchedulerState::new(StateConfig::default());
         let mut out = Outbox::default();
         s.add_worker(1, "w1".into(), 1, &mut out);
@@ -1641,6 +1641,12 @@ mod tests {
         s.update_graph(7, tasks, &keys, &mut out).unwrap();
         let big = id(&s, "big");
         sent(&mut out, 1);
+        (s, out, big)
+    }
+
+    #[test]
+    fn idle_workers_steal_from_saturated_ones() {
+        let (mut s, mut out, big) = one_worker_with_big_and_eight_users();
         s.task_finished(1, big, 1 << 20, &mut out);
         // Every user of `big` goes where `big` is.
         assert_eq!(sent(&mut out, 1).len(), 8);
@@ -1658,17 +1664,7 @@ mod tests {
 
     #[test]
     fn quick_tasks_next_to_large_inputs_are_not_stolen() {
-        let mut s = SchedulerState::new(StateConfig::default());
-        let mut out = Outbox::default();
-        s.add_worker(1, "w1".into(), 1, &mut out);
-        let mut tasks = vec![task("big", &[])];
-        for i in 0..8 {
-            tasks.push(task(&format!("use{i}"), &["big"]));
-        }
-        let keys: Vec<Key> = tasks.iter().map(|t| t.key.clone()).collect();
-        s.update_graph(7, tasks, &keys, &mut out).unwrap();
-        let big = id(&s, "big");
-        sent(&mut out, 1);
+        let (mut s, mut out, big) = one_worker_with_big_and_eight_users();
         // 100 MB of input: a second to move, while this worker runs 1,000 tasks a second.
         s.task_finished(1, big, 100_000_000, &mut out);
         assert_eq!(sent(&mut out, 1).len(), 8);
