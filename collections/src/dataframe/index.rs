@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use super::kernels::{concat_frames, SortSpec, Step};
 use super::plan::{Frame, Node};
 use super::scalar::Scalar;
-use super::shuffle::{hand_on_buckets, Radix, Spill};
+use super::shuffle::{hand_on_split, Radix, Spill};
 use super::summary::Summary;
 use super::{DataFrame, FrameError};
 
@@ -519,7 +519,8 @@ impl Op for DivisionSplitOp {
             };
             buckets.push(b as u32);
         }
-        hand_on_buckets(df, &buckets, self.radix, &self.spill, self.index)
+        let bucket_of = |row: usize| buckets[row];
+        hand_on_split(df, n, bucket_of, self.radix, &self.spill, self.index)
     }
 }
 
