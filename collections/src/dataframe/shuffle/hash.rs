@@ -10,7 +10,8 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{hand_on_split, Radix, Spill};
+use super::pieces::HashRecipe;
+use super::{hand_on, Radix, Spill};
 
 /// Mixes a 64-bit value (splitmix64's finalizer).
 fn mix(mut z: u64) -> u64 {
@@ -106,7 +107,21 @@ impl Op for HashSplitOp {
         let n = self.n as u64;
         let hashes = row_hashes(df, &self.on)?;
         let bucket_of = |row: usize| bucket_of_hash(hashes[row], n);
-        hand_on_split(df, self.n, bucket_of, self.radix, &self.spill, self.index)
+        let recipe = HashRecipe {
+            on: self.on.clone(),
+            buckets: self.n,
+            radix: self.radix,
+        };
+        let (spill, index) = (&self.spill, self.index);
+        hand_on(
+            df,
+            self.n,
+            bucket_of,
+            self.radix,
+            spill,
+            index,
+            Some(recipe),
+        )
     }
 }
 

@@ -38,7 +38,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use hash::HashSplitOp;
-use pieces::{gather, piece_data, Source, SplitRows};
+use pieces::{gather, piece_data, HashRecipe, Source, SplitRows};
 pub(crate) use range::RangeSplitOp;
 pub(crate) use repartition::{CutConcatOp, SliceOp};
 pub(crate) use spill::Spill;
@@ -122,12 +122,26 @@ pub(crate) fn hand_on_split(
     spill: &Option<Spill>,
     index: usize,
 ) -> Result<Data, BoxError> {
+    hand_on(df, buckets, bucket_of, radix, spill, index, None)
+}
+
+/// [`hand_on_split`] for a hash split, which can find a piece's rows again from `recipe`.
+#[allow(clippy::too_many_arguments)]
+fn hand_on(
+    df: &DataFrame,
+    buckets: usize,
+    bucket_of: impl Fn(usize) -> u32,
+    radix: Radix,
+    spill: &Option<Spill>,
+    index: usize,
+    recipe: Option<HashRecipe>,
+) -> Result<Data, BoxError> {
     let (div, k) = (radix.div.max(1), radix.k.max(1));
     // A one-stage split takes the bucket as it is: no division per row.
     let split = if div == 1 && buckets <= k as usize {
-        SplitRows::new(df.clone(), k as usize, bucket_of)?
+        SplitRows::new(df.clone(), k as usize, bucket_of, recipe)?
     } else {
-        SplitRows::new(df.clone(), k as usize, |i| (bucket_of(i) / div) % k)?
+        SplitRows::new(df.clone(), k as usize, |i| (bucket_of(i) / div) % k, recipe)?
     };
     if let Some(spill) = spill {
         return spill::spill_pieces(&split, spill, index);

@@ -24,6 +24,9 @@ use dusk_core::{BoxError, Data, DataError};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::hash::{bucket_of_hash, row_hashes};
+use super::Radix;
+
 /// Each row's piece number, in the narrowest unsigned integer that holds every piece number.
 #[derive(Clone, Serialize, Deserialize)]
 enum PieceOfRow {
@@ -32,17 +35,35 @@ enum PieceOfRow {
     Wide(Vec<u32>),
 }
 
+/// How a split finds a piece's rows once the piece's list was handed over.
+#[derive(Clone, Serialize, Deserialize)]
+enum Refind {
+    /// From each row's piece number, kept (one byte a row for up to 256 pieces).
+    Tags(PieceOfRow),
+    /// By hashing the keys again: a hash split keeps nothing per row.
+    Hash(HashRecipe),
+}
+
+/// What a hash split computed each row's piece from: `(bucket / radix.div) % radix.k` of the
+/// row's bucket among `buckets` by the hash of the `on` columns.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct HashRecipe {
+    pub on: Vec<String>,
+    pub buckets: usize,
+    pub radix: Radix,
+}
+
 /// A split whose pieces are not cut: the partition, the piece of each of its rows, and how many
 /// rows each piece has.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SplitRows {
     frame: DataFrame,
-    piece_of_row: PieceOfRow,
     counts: Vec<u32>,
+    refind: Refind,
     /// Each piece's row numbers, listed in the split's one pass over its rows and handed to the
-    /// piece's gather, which drops them: the lists shrink as the pieces are gathered, down to
-    /// the byte per row. A piece asked for again (a gather run twice), or a split that crossed
-    /// the wire, finds its rows in `piece_of_row` instead.
+    /// piece's gather, which drops them: the lists shrink as the pieces are gathered. A piece
+    /// asked for again (a gather run twice), or a split that crossed the wire, finds its rows
+    /// through `refind` instead.
     #[serde(skip)]
     listed: Vec<Mutex<Option<Vec<IdxSize>>>>,
 }
@@ -51,8 +72,8 @@ impl Clone for SplitRows {
     fn clone(&self) -> SplitRows {
         SplitRows {
             frame: self.frame.clone(),
-            piece_of_row: self.piece_of_row.clone(),
             counts: self.counts.clone(),
+            refind: self.refind.clone(),
             listed: self
                 .listed
                 .iter()
@@ -81,11 +102,13 @@ fn list_rows<T: Copy + Into<u32>>(tags: &[T], counts: &[u32]) -> Vec<Vec<IdxSize
 
 impl SplitRows {
     /// The split of `frame` into `pieces` pieces, row `i` going to piece `piece_of(i)` (below
-    /// `pieces`, which the caller guarantees).
+    /// `pieces`, or the split fails). A hash split gives its `recipe`, and then keeps nothing
+    /// per row once each piece's rows are listed.
     pub(crate) fn new(
         frame: DataFrame,
         pieces: usize,
         piece_of: impl Fn(usize) -> u32,
+        recipe: Option<HashRecipe>,
     ) -> Result<SplitRows, BoxError> {
         let rows = frame.height();
         let mut counts = vec![0u32; pieces.max(1)];
@@ -113,10 +136,14 @@ impl SplitRows {
             .map(|rows| Mutex::new(Some(rows)))
             .collect()
         };
+        let refind = match recipe {
+            Some(recipe) => Refind::Hash(recipe),
+            None => Refind::Tags(piece_of_row),
+        };
         Ok(SplitRows {
             frame,
-            piece_of_row,
             counts,
+            refind,
             listed,
         })
     }
@@ -127,25 +154,38 @@ impl SplitRows {
     }
 
     /// The rows of piece `piece`, in order, for its gather: the listed rows, handed over.
-    fn take_rows(&self, piece: usize) -> Vec<IdxSize> {
-        let listed = self.listed.get(piece).and_then(|rows| lock(rows).take());
-        listed.unwrap_or_else(|| self.find_rows(piece))
+    fn take_rows(&self, piece: usize) -> PolarsResult<Vec<IdxSize>> {
+        match self.listed.get(piece).and_then(|rows| lock(rows).take()) {
+            Some(rows) => Ok(rows),
+            None => self.find_rows(piece),
+        }
     }
 
     /// The rows of piece `piece`, in order, leaving the list in place.
-    fn rows_of(&self, piece: usize) -> Vec<IdxSize> {
-        let listed = self.listed.get(piece).and_then(|rows| lock(rows).clone());
-        listed.unwrap_or_else(|| self.find_rows(piece))
+    fn rows_of(&self, piece: usize) -> PolarsResult<Vec<IdxSize>> {
+        match self.listed.get(piece).and_then(|rows| lock(rows).clone()) {
+            Some(rows) => Ok(rows),
+            None => self.find_rows(piece),
+        }
     }
 
     /// The rows of piece `piece`, found from each row's piece number.
-    fn find_rows(&self, piece: usize) -> Vec<IdxSize> {
+    fn find_rows(&self, piece: usize) -> PolarsResult<Vec<IdxSize>> {
         let count = self.counts.get(piece).copied().unwrap_or(0) as usize;
-        match &self.piece_of_row {
-            PieceOfRow::Narrow(p) => positions_of_byte(p, piece as u8, count),
-            PieceOfRow::Medium(p) => positions_of(p, piece as u16, count),
-            PieceOfRow::Wide(p) => positions_of(p, piece as u32, count),
-        }
+        Ok(match &self.refind {
+            Refind::Tags(PieceOfRow::Narrow(p)) => positions_of_byte(p, piece as u8, count),
+            Refind::Tags(PieceOfRow::Medium(p)) => positions_of(p, piece as u16, count),
+            Refind::Tags(PieceOfRow::Wide(p)) => positions_of(p, piece as u32, count),
+            Refind::Hash(recipe) => {
+                let (div, k) = (recipe.radix.div.max(1), recipe.radix.k.max(1));
+                let n = recipe.buckets as u64;
+                let pieces: Vec<u32> = row_hashes(&self.frame, &recipe.on)?
+                    .into_iter()
+                    .map(|h| (bucket_of_hash(h, n) / div) % k)
+                    .collect();
+                positions_of(&pieces, piece as u32, count)
+            }
+        })
     }
 
     /// Piece `piece` as a frame of its own.
@@ -153,7 +193,7 @@ impl SplitRows {
         if self.pieces() == 1 {
             return Ok(self.frame.clone());
         }
-        let rows = self.rows_of(piece);
+        let rows = self.rows_of(piece)?;
         self.frame.take(&IdxCa::from_vec("rows".into(), rows))
     }
 
@@ -165,10 +205,11 @@ impl SplitRows {
             std::mem::size_of::<IdxSize>() * self.frame.height()
         };
         listed
-            + match &self.piece_of_row {
-                PieceOfRow::Narrow(p) => p.len(),
-                PieceOfRow::Medium(p) => 2 * p.len(),
-                PieceOfRow::Wide(p) => 4 * p.len(),
+            + match &self.refind {
+                Refind::Tags(PieceOfRow::Narrow(p)) => p.len(),
+                Refind::Tags(PieceOfRow::Medium(p)) => 2 * p.len(),
+                Refind::Tags(PieceOfRow::Wide(p)) => 4 * p.len(),
+                Refind::Hash(_) => 0,
             }
     }
 
@@ -324,21 +365,23 @@ impl Part {
 /// (a frame of `schema` when no source has a row). Numeric columns without nulls are copied straight from the sources; other
 /// columns are cut per source, appended and rechunked.
 pub(crate) fn gather(sources: Vec<Source>, schema: &SchemaRef) -> PolarsResult<DataFrame> {
-    let parts: Vec<Part> = sources
-        .into_iter()
-        .map(|s| match s {
+    let mut parts: Vec<Part> = Vec::with_capacity(sources.len());
+    for source in sources {
+        let part = match source {
             Source::Frame(frame) => Part { frame, rows: None },
             Source::Split(split, _) if split.pieces() == 1 => Part {
                 frame: split.frame.clone(),
                 rows: None,
             },
             Source::Split(split, piece) => Part {
-                rows: Some(split.take_rows(piece)),
+                rows: Some(split.take_rows(piece)?),
                 frame: split.frame.clone(),
             },
-        })
-        .filter(|p| p.height() > 0)
-        .collect();
+        };
+        if part.height() > 0 {
+            parts.push(part);
+        }
+    }
     match parts.as_slice() {
         [] => return Ok(DataFrame::empty_with_schema(schema)),
         [Part { frame, rows: None }] if frame.first_col_n_chunks() <= 1 => return Ok(frame.clone()),
@@ -422,7 +465,7 @@ mod tests {
     use super::*;
 
     fn split_of(df: &DataFrame, pieces: usize, piece_of: impl Fn(usize) -> u32) -> SplitRows {
-        SplitRows::new(df.clone(), pieces, piece_of).unwrap()
+        SplitRows::new(df.clone(), pieces, piece_of, None).unwrap()
     }
 
     #[test]
@@ -465,14 +508,41 @@ mod tests {
             let sent: SplitRows =
                 postcard::from_bytes(&postcard::to_stdvec(&split).unwrap()).unwrap();
             for j in 0..3 {
-                let first = split.take_rows(j);
+                let first = split.take_rows(j).unwrap();
                 assert_eq!(first.len(), 200);
-                assert_eq!(split.take_rows(j), first);
-                assert_eq!(sent.take_rows(j), first);
-                assert_eq!(split.clone().rows_of(j), first);
+                assert_eq!(split.take_rows(j).unwrap(), first);
+                assert_eq!(sent.take_rows(j).unwrap(), first);
+                assert_eq!(split.clone().rows_of(j).unwrap(), first);
             }
         }
-        assert!(SplitRows::new(df, 2, |_| 2).is_err());
+        assert!(SplitRows::new(df, 2, |_| 2, None).is_err());
+    }
+
+    #[test]
+    fn a_hash_split_finds_rows_again_by_hashing() {
+        let df = df!("k" => (0..1000i64).map(|i| i % 37).collect::<Vec<_>>()).unwrap();
+        let on = vec!["k".to_string()];
+        let hashes = row_hashes(&df, &on).unwrap();
+        for (buckets, radix) in [(8, Radix::whole(8)), (16, Radix { div: 4, k: 4 })] {
+            let piece_of =
+                |row: usize| (bucket_of_hash(hashes[row], buckets as u64) / radix.div) % radix.k;
+            let recipe = HashRecipe {
+                on: on.clone(),
+                buckets,
+                radix,
+            };
+            let split =
+                SplitRows::new(df.clone(), radix.k as usize, piece_of, Some(recipe)).unwrap();
+            assert_eq!(split.own_size(), 4 * 1000, "no byte per row is kept");
+            for j in 0..radix.k as usize {
+                let want: Vec<IdxSize> = (0..1000)
+                    .filter(|&r| piece_of(r) == j as u32)
+                    .map(|r| r as IdxSize)
+                    .collect();
+                assert_eq!(split.take_rows(j).unwrap(), want);
+                assert_eq!(split.take_rows(j).unwrap(), want, "found again by hashing");
+            }
+        }
     }
 
     #[test]
