@@ -235,11 +235,27 @@ fn unknown_columns_fail_when_the_expression_is_built() {
     }
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+/// A fresh directory for one test, removed when the test ends, passed or failed.
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("dusk-df-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 #[test]
@@ -1325,7 +1341,7 @@ fn every_built_in_op_survives_its_wire_form() {
     for (name, df) in &cases {
         assert_wire_graph_computes_the_same(name, df);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }
 
 #[test]

@@ -586,6 +586,7 @@ mod tests {
                 "block size {size}"
             );
         }
+        std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -380,9 +380,8 @@ fn read_back(spilled: &Spilled) -> Result<(DataKind, Bytes), String> {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if !self.spilled.is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        // Even with nothing spilled now, the directory may exist (emptied by unspills).
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
