@@ -1996,3 +1996,29 @@ fn group_by_spreads_many_partitions_over_several_outputs_by_default() {
     assert_eq!(one.npartitions(), 1);
     assert_frames_close(&one.compute().unwrap(), &sorted(&expected, &["k"]));
 }
+
+#[test]
+fn group_by_with_more_outputs_than_groups_keeps_the_empty_outputs_well_formed() {
+    // Two groups over eight outputs: most outputs receive no partial aggregate at all.
+    let eager = df!(
+        "k" => (0..400).map(|i| if i % 3 == 0 { "a" } else { "b" }).collect::<Vec<_>>(),
+        "v" => (0..400).map(|i| i as f64).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let expected = eager
+        .clone()
+        .lazy()
+        .group_by([col("k")])
+        .agg([col("v").sum(), col("v").mean().alias("m")])
+        .collect()
+        .unwrap();
+    for parts in [1, 7] {
+        let grouped = from_polars(eager.clone(), parts)
+            .group_by(["k"])
+            .split_out(8)
+            .agg([col("v").sum(), col("v").mean().alias("m")])
+            .unwrap();
+        let got = grouped.compute().unwrap();
+        assert_frames_close(&sorted(&got, &["k"]), &sorted(&expected, &["k"]));
+    }
+}

@@ -362,10 +362,12 @@ impl Part {
 }
 
 /// Concatenates the sources' rows in order into one frame, every column in one contiguous chunk
-/// (a frame of `schema` when no source has a row). Numeric columns without nulls are copied straight from the sources; other
+/// (an empty frame with the sources' columns when none has a row; of `schema` without sources). Numeric columns without nulls are copied straight from the sources; other
 /// columns are cut per source, appended and rechunked.
 pub(crate) fn gather(sources: Vec<Source>, schema: &SchemaRef) -> PolarsResult<DataFrame> {
     let mut parts: Vec<Part> = Vec::with_capacity(sources.len());
+    // Without rows, the result still has the sources' columns.
+    let mut empty: Option<DataFrame> = None;
     for source in sources {
         let part = match source {
             Source::Frame(frame) => Part { frame, rows: None },
@@ -380,10 +382,12 @@ pub(crate) fn gather(sources: Vec<Source>, schema: &SchemaRef) -> PolarsResult<D
         };
         if part.height() > 0 {
             parts.push(part);
+        } else if empty.is_none() {
+            empty = Some(part.frame.clear());
         }
     }
     match parts.as_slice() {
-        [] => return Ok(DataFrame::empty_with_schema(schema)),
+        [] => return Ok(empty.unwrap_or_else(|| DataFrame::empty_with_schema(schema))),
         [Part { frame, rows: None }] if frame.first_col_n_chunks() <= 1 => return Ok(frame.clone()),
         _ => {}
     }
@@ -580,6 +584,15 @@ mod tests {
         }
         let empty = gather(vec![], a.schema()).unwrap();
         assert_eq!((empty.height(), empty.width()), (0, 4));
+        // Pieces without rows still give their columns (partial aggregates of a group-by
+        // arrive with an empty schema, and an output may get no group at all).
+        let nothing = Arc::new(split_of(&a, 4, |_| 0));
+        let got = gather(
+            vec![Source::Split(nothing, 3)],
+            &Arc::new(Schema::default()),
+        )
+        .unwrap();
+        assert_eq!((got.height(), got.width()), (0, 4));
     }
 
     #[test]
