@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dusk::dataframe::{set_shuffle_method, JoinHow, ShuffleMethod};
+use dusk::dataframe::{with_shuffle_method, JoinHow, ShuffleMethod};
 use dusk::polars::prelude::*;
 use dusk::prelude::*;
 
@@ -206,9 +206,9 @@ fn joins_and_sorts(c: &mut Criterion) {
     // The usual shape of a large join: reduced right away, never collected whole. Memory is then
     // what the shuffle holds (in memory, or on disk) against Polars' whole join result.
     let (sum_tasks, tasks_mb) = peak_growth(|| dusk_join_sum(&big, &other_big));
-    set_shuffle_method(ShuffleMethod::Disk);
-    let (sum_disk, disk_mb) = peak_growth(|| dusk_join_sum(&big, &other_big));
-    set_shuffle_method(ShuffleMethod::Tasks);
+    let (sum_disk, disk_mb) = peak_growth(|| {
+        with_shuffle_method(ShuffleMethod::Disk, || dusk_join_sum(&big, &other_big))
+    });
     let (sum_polars, polars_mb) = peak_growth(|| polars_join_sum(&big, &other_big));
     for sum in [sum_tasks, sum_disk] {
         assert!(

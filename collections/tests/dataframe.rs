@@ -1130,7 +1130,7 @@ fn group_by_split_out_spreads_groups_over_partitions() {
 
 #[test]
 fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() {
-    use dusk_collections::dataframe::{set_shuffle_method, ShuffleMethod};
+    use dusk_collections::dataframe::{with_shuffle_method, ShuffleMethod};
     use dusk_core::Collection;
     // About 6 MB of rows in memory, read in ~80 blocks.
     let d = temp_dir("spill");
@@ -1163,12 +1163,12 @@ fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() 
         &["k"],
     );
     let build = |method: ShuffleMethod| {
-        set_shuffle_method(method);
-        let ddf = read_csv_with(&pattern, CsvOptions::default().blocksize(Some(40_000)))
-            .unwrap()
-            .shuffle(&["k"], 40)
-            .unwrap();
-        set_shuffle_method(ShuffleMethod::Tasks);
+        let ddf = with_shuffle_method(method, || {
+            read_csv_with(&pattern, CsvOptions::default().blocksize(Some(40_000)))
+                .unwrap()
+                .shuffle(&["k"], 40)
+                .unwrap()
+        });
         // Each shuffled partition is reduced right away, so only the shuffle holds data.
         ddf.map_partitions("sum-per-key", |df| {
             df.lazy()
@@ -1212,9 +1212,9 @@ fn disk_shuffle_stays_within_a_memory_budget_four_times_smaller_than_the_data() 
         stats.peak_bytes
     );
     // set_index moves its rows through the same files, and its graph still ships.
-    set_shuffle_method(ShuffleMethod::Disk);
-    let indexed = from_polars(indexed_frame(400), 6).set_index("k").unwrap();
-    set_shuffle_method(ShuffleMethod::Tasks);
+    let indexed = with_shuffle_method(ShuffleMethod::Disk, || {
+        from_polars(indexed_frame(400), 6).set_index("k").unwrap()
+    });
     assert!(
         indexed.explain().contains("through Disk"),
         "{}",

@@ -48,7 +48,7 @@ pub use index::IndexValue;
 pub use join::{JoinHow, BROADCAST_PARTITIONS};
 pub use reorganize::{concat, Keep};
 pub use scalar::Scalar;
-pub use shuffle::{set_shuffle_method, shuffle_method, ShuffleMethod};
+pub use shuffle::{set_shuffle_method, shuffle_method, with_shuffle_method, ShuffleMethod};
 
 use agg::{has_aggregation, AggSpec};
 use kernels::{SortSpec, Step, SummaryFinish};

@@ -24,12 +24,12 @@
 //! with a few partitions in memory at a time — Dask's `shuffle="disk"`.
 
 mod hash;
+mod method;
 mod pieces;
 mod range;
 mod repartition;
 mod spill;
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use dusk_core::op::encode_serde;
@@ -38,61 +38,13 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use hash::HashSplitOp;
+pub use method::{set_shuffle_method, shuffle_method, with_shuffle_method, ShuffleMethod};
 use pieces::{gather, piece_data, HashRecipe, Source, SplitRows};
 pub(crate) use range::RangeSplitOp;
 pub(crate) use repartition::{CutConcatOp, SliceOp};
 pub(crate) use spill::Spill;
 
-/// How a shuffle hands pieces from splits to gathers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ShuffleMethod {
-    /// Pieces stay in memory as task results (fast while the data fits).
-    Tasks,
-    /// Pieces go through Arrow IPC files in the temporary directory (bounded memory).
-    Disk,
-}
-
-static METHOD: AtomicU8 = AtomicU8::new(0);
-
-/// Sets the shuffle method of shuffles built from now on, process-wide (Dask's
-/// `dask.config.set(shuffle=...)`). The default is [`ShuffleMethod::Tasks`], or `disk` /
-/// `tasks` from the `DUSK_SHUFFLE` environment variable.
-///
-/// ```
-/// use dusk_collections::dataframe::{set_shuffle_method, shuffle_method, ShuffleMethod};
-/// set_shuffle_method(ShuffleMethod::Disk);
-/// assert_eq!(shuffle_method(), ShuffleMethod::Disk);
-/// set_shuffle_method(ShuffleMethod::Tasks);
-/// ```
-pub fn set_shuffle_method(method: ShuffleMethod) {
-    METHOD.store(
-        match method {
-            ShuffleMethod::Tasks => 1,
-            ShuffleMethod::Disk => 2,
-        },
-        Ordering::Relaxed,
-    );
-}
-
-/// The shuffle method new shuffles use (see [`set_shuffle_method`]).
-///
-/// ```
-/// assert!(matches!(
-///     dusk_collections::dataframe::shuffle_method(),
-///     dusk_collections::dataframe::ShuffleMethod::Tasks | dusk_collections::dataframe::ShuffleMethod::Disk
-/// ));
-/// ```
-pub fn shuffle_method() -> ShuffleMethod {
-    match METHOD.load(Ordering::Relaxed) {
-        1 => ShuffleMethod::Tasks,
-        2 => ShuffleMethod::Disk,
-        _ => match std::env::var("DUSK_SHUFFLE").as_deref() {
-            Ok("disk") => ShuffleMethod::Disk,
-            _ => ShuffleMethod::Tasks,
-        },
-    }
-}
-
+/// Which digit of an output partition's number a split cuts by: `(bucket / div) % k`. A
 /// one-stage shuffle into `n` takes `div = 1, k = n` (the bucket itself); a stage of a
 /// multi-stage shuffle takes one base-`k` digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
