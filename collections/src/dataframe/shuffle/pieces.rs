@@ -6,10 +6,10 @@
 //! (a join above all) pay for on every access, or copy once more to rechunk. So none of that
 //! happens in memory:
 //!
-//! - a split ([`SplitRows`]) keeps its partition as it is, plus one small integer per row naming
-//!   the piece the row goes to (one byte for up to 256 pieces) and, from the same pass, each
-//!   piece's list of row numbers, which its gather takes away: a split holds 5 bytes a row at
-//!   first and 1 once its pieces are gathered;
+//! - a split ([`SplitRows`]) keeps its partition as it is and each piece's list of row numbers,
+//!   which the piece's gather takes away: a split holds 4 bytes a row at first and nothing once
+//!   its pieces are gathered. Should a piece be asked for again, a hash split finds its rows by
+//!   hashing the keys again; a range split keeps one byte per row naming the row's piece;
 //! - a piece is a reference to its split ([`piece_data`]), made in constant time;
 //! - a gather ([`gather`]) finds each piece's rows and copies every output column once, from the
 //!   splits' columns into one contiguous buffer.
@@ -53,8 +53,8 @@ pub(crate) struct HashRecipe {
     pub radix: Radix,
 }
 
-/// A split whose pieces are not cut: the partition, the piece of each of its rows, and how many
-/// rows each piece has.
+/// A split whose pieces are not cut: the partition, how many rows each piece has, each piece's
+/// rows until its gather takes them, and how to find them again.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SplitRows {
     frame: DataFrame,
