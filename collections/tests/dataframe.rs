@@ -2022,3 +2022,53 @@ fn group_by_with_more_outputs_than_groups_keeps_the_empty_outputs_well_formed() 
         assert_frames_close(&sorted(&got, &["k"]), &sorted(&expected, &["k"]));
     }
 }
+
+#[test]
+fn inner_joins_build_on_the_side_with_fewer_keys_and_find_the_same_rows() {
+    use dusk_collections::dataframe::JoinHow;
+    // Per partition, the left side is a little longer but has few keys: dusk has Polars build
+    // on the left anyway (in slices), which must not change the rows found.
+    let spread = |i: u64| {
+        let z = (i ^ (i >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 29)
+    };
+    let left = df!(
+        "key" => (0..400_000u64).map(|i| (spread(i) % 300) as i64).collect::<Vec<_>>(),
+        "v" => (0..400_000).map(|i| i as f64).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let right = df!(
+        "key" => (0..350_000u64).map(|i| (spread(i + (1 << 40)) % 1_000_000) as i64).collect::<Vec<_>>(),
+        "w" => (0..350_000).map(|i| i as f64).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let expected = left
+        .clone()
+        .lazy()
+        .join(
+            right.clone().lazy(),
+            [col("key")],
+            [col("key")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
+        .unwrap();
+    assert!(expected.height() > 1_000);
+    // One partition a side (broadcast) and five (hash-partitioned): 80k rows against 70k.
+    for parts in [1, 5] {
+        let joined = from_polars(left.clone(), parts)
+            .join(
+                &from_polars(right.clone(), parts),
+                &["key"],
+                &["key"],
+                JoinHow::Inner,
+                "_r",
+            )
+            .unwrap();
+        let got = joined.compute().unwrap();
+        assert_frames_close(
+            &sorted(&got, &["key", "v", "w"]),
+            &sorted(&expected, &["key", "v", "w"]),
+        );
+    }
+}

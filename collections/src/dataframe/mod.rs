@@ -23,6 +23,7 @@
 //! ```
 
 mod agg;
+mod build_side;
 mod csv;
 mod error;
 mod index;

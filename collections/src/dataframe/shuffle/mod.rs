@@ -37,7 +37,7 @@ use dusk_core::{BoxError, Data, Op, WireError, WireOp};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use hash::HashSplitOp;
+pub(crate) use hash::{row_hashes, HashSplitOp};
 pub use method::{set_shuffle_method, shuffle_method, with_shuffle_method, ShuffleMethod};
 use pieces::{gather, piece_data, HashRecipe, Source, SplitRows};
 pub(crate) use range::RangeSplitOp;
